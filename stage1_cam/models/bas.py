@@ -1,0 +1,124 @@
+"""Background Activation Suppression (BAS) for WSSS (Zhai, Wu et al., IJCV).
+
+Forward pass for one training batch::
+
+    tap       = backbone.tap(image)                   (generator input)
+    F         = classifier(backbone.later(tap))       class activation map
+    s         = GAP(F)                                image logits
+    M         = sigmoid(conv3x3(tap))                 per-class foreground maps
+    p         = one random ground-truth class per image
+    M_fg      = M[p]
+    S_bg      = GAP(frozen(classifier . later)(tap.detach() * (1 - M_fg)))[p]
+    guided    = GAP(F.detach() * M_fg)
+
+    L = w_mcls L_mcls(s) + w_frg CE(guided, p) + w_bas L_bas(s[p], S_bg) + w_ac mean(M_fg)
+
+"frozen" means the *current* weights of ``later`` and ``classifier``, detached
+(``torch.func.functional_call``), so L_bas trains only the generator (and,
+through the generator's input, the tap layers). The reference deep-copies the
+later stage every step; calling it with detached weights computes the same
+thing without the copy. Its BatchNorm layers see the erased batch's statistics
+in training (as the copy in train mode did) and their running statistics are
+left untouched.
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from .. import losses
+from ..registry import MODELS
+from .cam import CLASSIFICATION_LOSSES, CAMClassifier, as_label_tensor
+
+
+def pick_one_class(labels):
+    """One ground-truth class index per image, uniformly among its positives."""
+    if (labels.sum(dim=1) <= 0).any():
+        raise ValueError('an image in the batch has no positive class; BAS needs at least one '
+                         '(drop images without labels from the training split).')
+    return torch.multinomial(labels.float(), 1).squeeze(1)
+
+
+def run_frozen(module, inputs):
+    """``module(inputs)`` with its current weights detached from the graph.
+
+    Buffers are cloned so BatchNorm running statistics are not updated by
+    this pass.
+    """
+    tensors = {name: param.detach() for name, param in module.named_parameters()}
+    tensors.update({name: buffer.clone() for name, buffer in module.named_buffers()})
+    return functional_call(module, tensors, (inputs,))
+
+
+@MODELS.register_module()
+class BASClassifier(CAMClassifier):
+    """CAM classifier plus the BAS generator and losses.
+
+    ``loss_weights``: dict with keys mcls, frg, bas, area (defaults 1, 0.2, 1,
+    1.2: BAS-Extension ``train_bas.py``).
+    """
+
+    DEFAULT_WEIGHTS = {'mcls': 1.0, 'frg': 0.2, 'bas': 1.0, 'area': 1.2}
+
+    def __init__(self, backbone, num_classes, cls_loss='multilabel_softmax', loss_weights=None,
+                 data_preprocessor=None, init_cfg=None):
+        super().__init__(backbone, num_classes, cls_loss=cls_loss,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        unknown = set(loss_weights or {}) - set(self.DEFAULT_WEIGHTS)
+        if unknown:
+            raise KeyError(f'unknown BAS loss weights {sorted(unknown)}; '
+                           f'known: {sorted(self.DEFAULT_WEIGHTS)}')
+        self.loss_weights = {**self.DEFAULT_WEIGHTS, **(loss_weights or {})}
+        # The generator: one sigmoid foreground map per class (reference: no bias).
+        self.classifier_loc = nn.Sequential(
+            nn.Conv2d(self.backbone.tap_channels, num_classes, 3, padding=1, bias=False),
+            nn.Sigmoid())
+        nn.init.xavier_uniform_(self.classifier_loc[0].weight)
+
+    def classify_features(self, tap_features):
+        """F = classifier(later(tap)): the part the background branch re-runs."""
+        return self.classifier(self.backbone.later(tap_features))
+
+    def background_class_maps(self, tap_features, foreground_map):
+        """F_bg from the background only, through the frozen later stage."""
+        erased = tap_features.detach() * (1.0 - foreground_map)
+        later = run_frozen(self.backbone.later, erased)
+        return run_frozen(self.classifier, later)
+
+    def loss(self, images, labels):
+        tap_features = self.backbone.tap(images)
+        class_maps = self.classify_features(tap_features)
+        logits = class_maps.mean(dim=(2, 3))
+        foreground_maps = self.classifier_loc(tap_features)
+
+        picked = pick_one_class(labels)
+        batch = torch.arange(labels.shape[0], device=labels.device)
+        foreground_map = foreground_maps[batch, picked].unsqueeze(1)  # M_fg (B, 1, h, w)
+
+        background_logits = self.background_class_maps(
+            tap_features, foreground_map).mean(dim=(2, 3))
+        # M_fg at F's resolution (equal for all built-in backbones).
+        guide = foreground_map if foreground_map.shape[-2:] == class_maps.shape[-2:] \
+            else F.adaptive_avg_pool2d(foreground_map, class_maps.shape[-2:])
+        guided_logits = (class_maps.detach() * guide).mean(dim=(2, 3))
+
+        w = self.loss_weights
+        cls_loss = CLASSIFICATION_LOSSES[self.cls_loss]
+        return {
+            'loss_mcls': w['mcls'] * cls_loss(logits, labels),
+            'loss_frg': w['frg'] * losses.foreground_guidance_loss(guided_logits, picked),
+            'loss_bas': w['bas'] * losses.background_suppression_loss(
+                logits[batch, picked], background_logits[batch, picked]),
+            'loss_area': w['area'] * losses.area_loss(foreground_map),
+        }
+
+    @torch.no_grad()
+    def activation_maps(self, images):
+        """dict(bas=(B, C, h, w) generator maps in [0, 1], cam=ReLU(F), logits)."""
+        tap_features = self.backbone.tap(images)
+        class_maps = self.classify_features(tap_features)
+        return {'bas': self.classifier_loc(tap_features), 'cam': torch.relu(class_maps),
+                'logits': class_maps.mean(dim=(2, 3))}
+
+
+__all__ = ['BASClassifier', 'pick_one_class', 'run_frozen', 'as_label_tensor']

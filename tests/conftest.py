@@ -1,0 +1,20 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+# Real VOC/COCO samples live beside the checkout (never copied into it).
+SHARED_REAL = Path(os.environ.get('WSSS_SHARED_DATA', REPO_ROOT.parent / 'shared' / 'data' / 'real'))
+
+
+@pytest.fixture(scope='session')
+def real_data():
+    """Root of ../shared/data/real; skips the test when it is absent."""
+    if not SHARED_REAL.is_dir():
+        pytest.skip(f'real data samples not found at {SHARED_REAL} (only present in the dev checkout)')
+    return SHARED_REAL

@@ -1,0 +1,144 @@
+"""BAS/CAM classifiers: shapes, gradient isolation, the frozen background branch."""
+import copy
+
+import pytest
+import torch
+
+from stage1_cam.models import BASClassifier, CAMClassifier
+from stage1_cam.models.bas import pick_one_class, run_frozen
+
+NUM_CLASSES = 4
+
+
+def small_bas(arch='mobilenet_v2', **kw):
+    torch.manual_seed(0)
+    return BASClassifier(backbone=dict(type=arch, pretrained=False, **kw), num_classes=NUM_CLASSES)
+
+
+def batch(size=64):
+    torch.manual_seed(1)
+    images = torch.randn(2, 3, size, size)
+    labels = torch.tensor([[1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    return images, labels
+
+
+@pytest.mark.parametrize('arch, kwargs, tap_channels, stride', [
+    ('mobilenet_v2', {'output_stride': 8}, 96, 8),
+    ('mobilenet_v2', {'output_stride': 16}, 96, 16),
+    ('resnet50', {}, 1024, 16),
+    ('resnet101', {}, 1024, 16),
+    ('vgg16', {}, 512, 8),
+])
+def test_backbone_layout_shapes(arch, kwargs, tap_channels, stride):
+    model = small_bas(arch, **kwargs).eval()
+    images = torch.randn(1, 3, 64, 96)
+    tap = model.backbone.tap(images)
+    assert tap.shape == (1, tap_channels, 64 // stride, 96 // stride)
+    maps = model.activation_maps(images)
+    # generator and class maps share the tap's resolution (no resampling needed)
+    assert maps['bas'].shape == (1, NUM_CLASSES, 64 // stride, 96 // stride)
+    assert maps['cam'].shape == maps['bas'].shape
+    assert maps['logits'].shape == (1, NUM_CLASSES)
+    assert float(maps['bas'].min()) >= 0 and float(maps['bas'].max()) <= 1
+    assert float(maps['cam'].min()) >= 0
+
+
+def grads_after(model, loss_name):
+    images, labels = batch()
+    model.train()
+    model.zero_grad(set_to_none=True)
+    torch.manual_seed(2)
+    model.loss(images, labels)[loss_name].backward()
+    return {name: p.grad for name, p in model.named_parameters()}
+
+
+def has_grad(grads, prefix):
+    return any(g is not None and g.abs().sum() > 0 for n, g in grads.items() if n.startswith(prefix))
+
+
+def test_bas_loss_trains_generator_not_later_stage():
+    grads = grads_after(small_bas(), 'loss_bas')
+    assert has_grad(grads, 'classifier_loc.')
+    assert has_grad(grads, 'backbone.tap.')  # through the generator's input
+    assert not has_grad(grads, 'backbone.later.')
+    assert not has_grad(grads, 'classifier.')
+
+
+def test_foreground_guidance_trains_only_generator_path():
+    grads = grads_after(small_bas(), 'loss_frg')
+    assert has_grad(grads, 'classifier_loc.')
+    assert not has_grad(grads, 'backbone.later.')
+    assert not has_grad(grads, 'classifier.')  # F is detached in the WSSS version
+
+
+def test_classification_loss_does_not_touch_generator():
+    grads = grads_after(small_bas(), 'loss_mcls')
+    assert has_grad(grads, 'classifier.') and has_grad(grads, 'backbone.later.')
+    assert not has_grad(grads, 'classifier_loc.')
+
+
+def test_picked_logit_gets_no_gradient_from_bas_loss():
+    model = small_bas().train()
+    images, labels = batch()
+    captured = {}
+    original = model.classify_features
+
+    def spy(tap_features):
+        class_maps = original(tap_features)
+        class_maps.retain_grad()
+        captured['F'] = class_maps
+        return class_maps
+
+    model.classify_features = spy
+    model.loss(images, labels)['loss_bas'].backward()
+    assert captured['F'].grad is None
+
+
+def test_frozen_branch_equals_a_deepcopy_and_keeps_running_stats():
+    model = small_bas().train()
+    images, _ = batch()
+    tap = model.backbone.tap(images).detach()
+    fg = torch.rand(2, 1, *tap.shape[-2:])
+    erased = tap * (1 - fg)
+    running_before = {n: b.clone() for n, b in model.backbone.later.named_buffers()}
+    ours = model.background_class_maps(tap, fg)
+    reference = copy.deepcopy(model.classifier)(copy.deepcopy(model.backbone.later)(erased))
+    torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5)
+    for name, buffer in model.backbone.later.named_buffers():
+        assert torch.equal(buffer, running_before[name]), name
+
+
+def test_run_frozen_uses_current_weights():
+    layer = torch.nn.Linear(3, 2)
+    x = torch.randn(4, 3)
+    with torch.no_grad():
+        layer.weight.add_(1.0)  # an optimizer step
+    torch.testing.assert_close(run_frozen(layer, x), layer(x))
+
+
+def test_pick_one_class_only_positives_and_roughly_uniform():
+    labels = torch.tensor([[1.0, 0.0, 1.0, 1.0]]).repeat(3000, 1)
+    torch.manual_seed(0)
+    picked = pick_one_class(labels)
+    counts = torch.bincount(picked, minlength=4)
+    assert counts[1] == 0
+    assert all(800 < c < 1200 for c in counts[[0, 2, 3]].tolist())
+    with pytest.raises(ValueError, match='no positive class'):
+        pick_one_class(torch.zeros(1, 4))
+
+
+def test_cam_classifier_loss_and_label_shape_check():
+    torch.manual_seed(0)
+    model = CAMClassifier(backbone=dict(type='mobilenet_v2', pretrained=False), num_classes=4)
+    images, labels = batch()
+    loss = model(images, {'labels': labels}, mode='loss')['loss_cls']
+    loss.backward()
+    assert loss.item() > 0
+    with pytest.raises(ValueError, match='num_classes'):
+        model(images, {'labels': torch.ones(2, 5)}, mode='loss')
+
+
+def test_unknown_loss_weight_is_rejected():
+    with pytest.raises(KeyError, match='unknown BAS loss weights'):
+        BASClassifier(backbone=dict(type='mobilenet_v2', pretrained=False), num_classes=2,
+                      loss_weights={'bass': 1.0})
