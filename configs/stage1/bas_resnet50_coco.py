@@ -1,6 +1,6 @@
 _base_ = ['./_base_/default_runtime.py', './_base_/schedule_bas_wsss.py', './_base_/coco.py']
-# BAS-Extension WSSS: ResNet-50 (output stride 16, layer3 feeds the generator),
-# L = L_mcls + 0.2 L_frg + L_bas + 1.2 L_ac.
+# BAS-Extension WSSS recipe on COCO (the reference publishes no COCO recipe);
+# ResNet-50, L = L_mcls + 0.2 L_frg + L_bas + 1.2 L_ac, 80 classes.
 model = dict(
     type='BASClassifier',
     backbone=dict(type='resnet50', pretrained=True),  # or a path to resnet50-*.pth

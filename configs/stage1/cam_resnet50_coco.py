@@ -1,5 +1,5 @@
 _base_ = ['./_base_/default_runtime.py', './_base_/schedule_cam_wsss.py', './_base_/coco.py']
-# IRN-style CAM baseline on the same backbone layout.
+# IRN-style CAM baseline on COCO, ResNet-50 (80 classes).
 model = dict(
     type='CAMClassifier',
     backbone=dict(type='resnet50', pretrained=True),

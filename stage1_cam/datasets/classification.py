@@ -40,6 +40,10 @@ class ImageLabelDataset(Dataset):
         self.pipeline = build_pipeline(pipeline)
         self.seed = seed
 
+    @property
+    def metainfo(self):
+        return {'classes': tuple(self.source.class_names)}
+
     def __len__(self):
         return len(self.source.ids)
 

@@ -136,7 +136,7 @@ def _random_body(rng, shape, aspect):
     """Body mask of a class with the given mean aspect ratio; object size is
     a fraction of the image so the layout scales with image_size."""
     h, w = shape
-    size = rng.uniform(0.13, 0.19) * min(h, w)
+    size = rng.uniform(0.17, 0.25) * min(h, w)
     aspect = aspect * rng.uniform(0.85, 1.15)
     radii = (size * np.sqrt(aspect), size / np.sqrt(aspect))
     margin = 0.6 * radii[0]

@@ -294,3 +294,19 @@ def build_voc_labels(voc_root, out_path, cls_labels_npy=None, id_lists=None,
     write_labels_json(out_path, class_names, labels)
     logger.info('wrote labels of %d images to %s', len(labels), out_path)
     return labels
+
+
+@SOURCES.register_module(name='Demo')
+class DemoSource(VOCSource):
+    """The generated demo dataset (``tools/prepare_demo_data.py``): a VOC-layout
+    folder with the demo classes and its ``labels.json``."""
+
+    def __init__(self, data_root, split='train', split_file=None, labels_file=None, **kwargs):
+        from .demo import DEMO_CLASSES, is_demo_folder
+        if not is_demo_folder(data_root):
+            raise DatasetError(f'{data_root} is not a complete demo dataset (no finished '
+                               'meta.json). Create it with: python3 tools/prepare_demo_data.py '
+                               f'--out {data_root}')
+        labels_file = labels_file or Path(data_root) / 'labels.json'
+        super().__init__(data_root, split=split, split_file=split_file, labels_file=labels_file,
+                         class_names=DEMO_CLASSES, **kwargs)

@@ -1,6 +1,6 @@
 # Runtime shared by every stage-1 config (mmengine Runner).
 default_scope = 'stage1_cam'
-custom_imports = dict(imports=['stage1_cam.models', 'stage1_cam.datasets'],
+custom_imports = dict(imports=['stage1_cam.registry', 'stage1_cam.models', 'stage1_cam.datasets'],
                       allow_failed_imports=False)
 
 default_hooks = dict(

@@ -1,0 +1,297 @@
+"""Scoring seeds and pseudo labels against ground truth: confusion matrices,
+mIoU, coverage, and the background-threshold sweep.
+
+Conventions (see docs of ``ConfusionMatrix``): ground-truth 255 is ignored;
+a prediction of 255 ("uncertain", e.g. IRN confident-region labels) is kept
+apart so the same counts give mIoU over the pixels a label decides, its
+coverage, and the two other conventions in use (255 as background, as IRN's
+``eval_sem_seg``; 255 as a miss, as MMSegmentation's ``IoUMetric``).
+"""
+import math
+
+import numpy as np
+
+from .io import IGNORE_INDEX, atomic_path
+
+UNCERTAIN_MODES = ('exclude', 'background', 'miss')
+
+
+class ConfusionMatrix:
+    """Pixel counts ``matrix[gt, pred]`` over ``num_classes`` classes (bg included).
+
+    ``matrix`` is (num_classes, num_classes + 1): the extra last column counts
+    gt-valid pixels predicted 255. Ground-truth 255 pixels are never counted.
+
+    IoU_c = TP_c / (TP_c + FP_c + FN_c) = M[c, c] / (row_c + col_c - M[c, c]);
+    NaN when class c is in neither gt nor prediction (mmseg does the same),
+    and mIoU is the mean over the other classes. ``uncertain`` picks how a
+    prediction of 255 counts:
+
+    * ``'exclude'`` (default): the pixel is left out, as it is left out of
+      training (the AMN#3 pitfall: counting them as errors understates a
+      confident-region label); report ``coverage()`` beside it.
+    * ``'background'``: counts as a prediction of 0 (IRN ``eval_sem_seg``).
+    * ``'miss'``: counts in the ground-truth class's total but as no
+      prediction, i.e. a false negative (MMSegmentation ``IoUMetric``).
+    """
+
+    def __init__(self, num_classes):
+        num_classes = int(num_classes)
+        if not 1 <= num_classes < IGNORE_INDEX:
+            raise ValueError(f'num_classes must be in 1..{IGNORE_INDEX - 1}, got {num_classes}')
+        self.num_classes = num_classes
+        self.matrix = np.zeros((num_classes, num_classes + 1), dtype=np.int64)
+        self.num_images = 0
+
+    # -- accumulation -----------------------------------------------------
+
+    def update(self, pred, gt):
+        """Add one prediction/ground-truth pair (same shape, integer class indices)."""
+        pred = np.asarray(pred)
+        gt = np.asarray(gt)
+        if pred.shape != gt.shape:
+            raise ValueError(f'prediction {pred.shape} and ground truth {gt.shape} differ in shape')
+        n = self.num_classes
+        valid = gt != IGNORE_INDEX
+        gt_v = gt[valid].astype(np.int64)
+        pred_v = pred[valid].astype(np.int64)
+        if gt_v.size:
+            if gt_v.min() < 0 or gt_v.max() >= n:
+                raise ValueError(f'ground truth holds classes outside 0..{n - 1} (and 255): '
+                                 f'{sorted(set(np.unique(gt_v).tolist()) - set(range(n)))}')
+            uncertain = pred_v == IGNORE_INDEX
+            pred_v[uncertain] = n
+            if pred_v.min() < 0 or pred_v.max() > n:
+                bad = sorted(set(np.unique(pred[valid]).tolist()) - set(range(n)) - {IGNORE_INDEX})
+                raise ValueError(f'prediction holds classes outside 0..{n - 1} (and 255): {bad}')
+            counts = np.bincount(gt_v * (n + 1) + pred_v, minlength=n * (n + 1))
+            self.matrix += counts.reshape(n, n + 1)
+        self.num_images += 1
+        return self
+
+    def merge(self, other):
+        """A new matrix holding both shards' counts (same as one pass over both)."""
+        if not isinstance(other, ConfusionMatrix):
+            return NotImplemented
+        if other.num_classes != self.num_classes:
+            raise ValueError(f'cannot merge {self.num_classes}- and {other.num_classes}-class '
+                             'confusion matrices')
+        merged = ConfusionMatrix(self.num_classes)
+        merged.matrix = self.matrix + other.matrix
+        merged.num_images = self.num_images + other.num_images
+        return merged
+
+    __add__ = merge
+
+    def __radd__(self, other):  # lets sum(shards) work
+        if isinstance(other, (int, float)) and other == 0:
+            return self.merge(ConfusionMatrix(self.num_classes))
+        return NotImplemented
+
+    def __eq__(self, other):
+        return isinstance(other, ConfusionMatrix) and other.num_classes == self.num_classes \
+            and np.array_equal(other.matrix, self.matrix)
+
+    # -- metrics ----------------------------------------------------------
+
+    def square(self, uncertain='exclude'):
+        """(num_classes, num_classes) counts under an ``uncertain`` convention."""
+        if uncertain not in UNCERTAIN_MODES:
+            raise ValueError(f'unknown uncertain mode {uncertain!r}; use one of {UNCERTAIN_MODES}')
+        square = self.matrix[:, :-1].copy()
+        if uncertain == 'background':
+            square[:, 0] += self.matrix[:, -1]
+        return square
+
+    def iou(self, uncertain='exclude'):
+        """Per-class IoU (num_classes,), NaN for classes absent from gt and prediction."""
+        square = self.square(uncertain)
+        tp = np.diag(square).astype(np.float64)
+        gt_area = square.sum(axis=1)
+        if uncertain == 'miss':
+            gt_area = gt_area + self.matrix[:, -1]
+        union = gt_area + square.sum(axis=0) - tp
+        with np.errstate(divide='ignore', invalid='ignore'):
+            return np.where(union > 0, tp / np.maximum(union, 1), np.nan)
+
+    def miou(self, uncertain='exclude'):
+        """Mean IoU over the classes present in gt or prediction (NaN if none)."""
+        iou = self.iou(uncertain)
+        return float(np.nanmean(iou)) if np.isfinite(iou).any() else math.nan
+
+    def pixel_accuracy(self, uncertain='exclude'):
+        square = self.square(uncertain)
+        total = square.sum() + (self.matrix[:, -1].sum() if uncertain == 'miss' else 0)
+        return float(np.trace(square) / total) if total else math.nan
+
+    @property
+    def valid_pixels(self):
+        """Ground-truth pixels that are not 255."""
+        return int(self.matrix.sum())
+
+    @property
+    def uncertain_pixels(self):
+        """Ground-truth-valid pixels predicted 255."""
+        return int(self.matrix[:, -1].sum())
+
+    def uncertain_share(self):
+        """Share of gt-valid pixels predicted 255."""
+        return self.uncertain_pixels / self.valid_pixels if self.valid_pixels else math.nan
+
+    def coverage(self):
+        """Share of gt-valid pixels given a class (1 - uncertain_share)."""
+        return 1.0 - self.uncertain_share() if self.valid_pixels else math.nan
+
+    def to_dict(self, class_names=None):
+        """JSON-ready summary; NaN IoUs become None.
+
+        ``class_names``: num_classes names, or the num_classes - 1 foreground
+        names of a dataset ('background' is then prepended).
+        """
+        names = list(class_names) if class_names is not None else \
+            [str(i) for i in range(self.num_classes)]
+        if len(names) == self.num_classes - 1:
+            names = ['background'] + names
+        if len(names) != self.num_classes:
+            raise ValueError(f'{len(names)} class names for {self.num_classes} classes')
+
+        def clean(value):
+            return None if value is None or not math.isfinite(value) else float(value)
+
+        iou = self.iou()
+        share = self.matrix[:, -1] / np.maximum(self.matrix.sum(axis=1), 1)
+        return {
+            'miou': clean(self.miou()),
+            'iou': {name: clean(v) for name, v in zip(names, iou)},
+            'pixel_accuracy': clean(self.pixel_accuracy()),
+            'coverage': clean(self.coverage()),
+            'uncertain_share': clean(self.uncertain_share()),
+            'uncertain_share_per_class': {
+                name: clean(v) if self.matrix[i].sum() else None
+                for i, (name, v) in enumerate(zip(names, share))},
+            'miou_uncertain_as_background': clean(self.miou('background')),
+            'miou_uncertain_as_miss': clean(self.miou('miss')),
+            'valid_pixels': self.valid_pixels,
+            'num_images': self.num_images,
+        }
+
+
+def _foreground_peak(maps, classes):
+    """Per pixel: the largest map value and the class index (1..C) it belongs to."""
+    classes = np.asarray(classes, dtype=np.int64).reshape(-1)
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim != 3 or len(maps) != len(classes):
+        raise ValueError(f'maps must be (K, H, W) with K = {len(classes)} classes, '
+                         f'got shape {maps.shape}')
+    if not len(classes):
+        return np.full(maps.shape[1:], -np.inf, np.float32), np.zeros(maps.shape[1:], np.int64)
+    arg = maps.argmax(axis=0)
+    peak = np.take_along_axis(maps, arg[None], axis=0)[0]
+    return peak, classes[arg]
+
+
+def threshold_sweep(items, thresholds=None, num_classes=21):
+    """Score ``seed_label(maps, classes, t)`` for every threshold t in one pass.
+
+    ``items`` yields (maps, classes, gt) one image at a time (any iterable, so
+    images are loaded lazily and memory stays at one image plus one
+    (num_classes x (num_classes+1)) matrix per threshold). Default thresholds
+    0.00..0.60 step 0.01 (SEAM/MCTformer ``--curve``).
+
+    A pixel whose largest map value is v is the peak class for thresholds
+    t < v and background for t >= v (ties go to background, as in
+    ``seed_label``). So each pixel is binned once by k = #{t < v} and the
+    per-threshold matrices follow from cumulative sums over k: one
+    ``bincount`` per image instead of one per image and threshold.
+
+    Returns a dict: ``thresholds``, ``miou`` (lists, in the order given),
+    ``best_index``, ``best_threshold``, ``best_miou`` (the first maximum),
+    ``best_iou`` (per-class list, NaN where undefined), ``num_images``, and
+    ``matrices`` (one ConfusionMatrix per threshold).
+    """
+    if thresholds is None:
+        thresholds = np.round(np.arange(0.0, 0.61, 0.01), 2)
+    thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    if not thresholds.size:
+        raise ValueError('thresholds is empty')
+    order = np.argsort(thresholds, kind='stable')
+    # compared in float32, like seed_label's float32 background channel
+    sorted_t = thresholds[order].astype(np.float32)
+    n = int(num_classes)
+    cells = n * (n + 1)
+    n_bins = len(sorted_t) + 1
+    # hist_fg[k] / hist_bg[k]: counts of pixels with k thresholds below their peak,
+    # coded as if predicted their peak class / predicted background.
+    hist_fg = np.zeros((n_bins, cells), np.int64)
+    hist_bg = np.zeros((n_bins, cells), np.int64)
+    num_images = 0
+    for maps, classes, gt in items:
+        gt = np.asarray(gt)
+        peak, peak_class = _foreground_peak(maps, classes)
+        if peak.shape != gt.shape:
+            raise ValueError(f'maps are {peak.shape} but the ground truth is {gt.shape}')
+        valid = gt != IGNORE_INDEX
+        gt_v = gt[valid].astype(np.int64)
+        if gt_v.size and (gt_v.min() < 0 or gt_v.max() >= n):
+            raise ValueError(f'ground truth holds classes outside 0..{n - 1} (and 255)')
+        if len(classes) and np.max(classes) >= n:
+            raise ValueError(f'classes {list(classes)} outside 1..{n - 1}')
+        k = np.searchsorted(sorted_t, peak[valid], side='left')
+        code_fg = gt_v * (n + 1) + peak_class[valid]
+        code_bg = gt_v * (n + 1)
+        hist_fg += np.bincount(k * cells + code_fg, minlength=n_bins * cells).reshape(n_bins, cells)
+        hist_bg += np.bincount(k * cells + code_bg, minlength=n_bins * cells).reshape(n_bins, cells)
+        num_images += 1
+    # threshold j (sorted): fg for pixels with k > j, bg for k <= j
+    bg_upto = np.cumsum(hist_bg, axis=0)[:-1]
+    fg_above = np.cumsum(hist_fg[::-1], axis=0)[::-1][1:]
+    matrices = [None] * len(thresholds)
+    for j, original in enumerate(order):
+        cm = ConfusionMatrix(n)
+        cm.matrix = (bg_upto[j] + fg_above[j]).reshape(n, n + 1)
+        cm.num_images = num_images
+        matrices[original] = cm
+    mious = [cm.miou() for cm in matrices]
+    scores = np.nan_to_num(np.asarray(mious, dtype=np.float64), nan=-np.inf)
+    best = int(np.argmax(scores))
+    return {
+        'thresholds': [float(t) for t in thresholds],
+        'miou': mious,
+        'best_index': best,
+        'best_threshold': float(thresholds[best]),
+        'best_miou': mious[best],
+        'best_iou': matrices[best].iou().tolist(),
+        'num_images': num_images,
+        'matrices': matrices,
+    }
+
+
+def plot_sweep(result, path, title=None):
+    """PNG of mIoU (%) against the background threshold, best point marked.
+
+    Uses matplotlib's Agg canvas directly (no pyplot, no global backend
+    switch) and writes atomically.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    thresholds = np.asarray(result['thresholds'], dtype=np.float64)
+    miou = np.asarray(result['miou'], dtype=np.float64) * 100
+    order = np.argsort(thresholds)
+    fig = Figure(figsize=(6, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.plot(thresholds[order], miou[order], marker='.', linewidth=1.2)
+    best_t, best_m = result['best_threshold'], result['best_miou'] * 100
+    ax.plot([best_t], [best_m], marker='o', color='tab:red', markersize=8, linestyle='none',
+            label=f'best {best_m:.2f} at t={best_t:.2f}')
+    ax.axvline(best_t, color='tab:red', linewidth=0.8, linestyle=':')
+    ax.set_xlabel('background threshold')
+    ax.set_ylabel('mIoU (%)')
+    ax.set_title(title or f'seed threshold sweep ({result.get("num_images", "?")} images)')
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc='lower center')
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format='png')
+    return path

@@ -1,0 +1,91 @@
+"""Activation maps of a trained classifier: multi-scale + flip, normalised, fused.
+
+For each scale s (1.0, 0.5, 1.5, 2.0 by default, as IRN and BAS) the image
+is resized (bicubic), run together with its horizontal flip, the flip's map
+is flipped back and added, and the result is resized to the image size and
+summed over scales. Only the image's ground-truth classes are kept, each
+divided by its maximum (the reference's ``max + 1e-5``).
+
+Map kinds: ``bas`` (the generator's sigmoid maps), ``cam`` (ReLU of the
+class activation map), ``fused`` = norm(norm(bas) + norm(cam)) (the
+BAS-Extension ``make_cam.py`` fusion, here with both from the same network).
+"""
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+
+from .checkpoint import allow_mmengine_checkpoints
+from .datasets.transforms import resize_image, to_chw_tensor
+from .registry import MODELS
+
+DEFAULT_SCALES = (1.0, 0.5, 1.5, 2.0)
+MAP_KINDS = ('bas', 'cam', 'fused')
+
+
+def load_classifier(config, checkpoint, device='cpu'):
+    """Build the stage-1 model of ``config`` and load ``checkpoint`` (eval mode).
+
+    The backbone's ImageNet weights are not needed (the checkpoint holds all
+    weights), so the backbone is built with ``pretrained=False``.
+    """
+    cfg = Config.fromfile(config) if not isinstance(config, Config) else config
+    model_cfg = cfg.model.copy()
+    model_cfg['backbone'] = dict(model_cfg['backbone'], pretrained=False)
+    import stage1_cam.models  # noqa: F401  (registers the classifiers)
+    model = MODELS.build(model_cfg)
+    allow_mmengine_checkpoints()
+    load_checkpoint(model, str(checkpoint), map_location='cpu', strict=True, logger='silent')
+    return model.to(device).eval()
+
+
+def max_normalise(maps, eps=1e-5):
+    """Divide each (K, H, W) map by its own maximum."""
+    peak = maps.reshape(maps.shape[0], -1).max(dim=1).values.clamp(min=0)
+    return maps / (peak[:, None, None] + eps)
+
+
+def _views_at_scale(model, image, scale):
+    """Summed activation maps of the image and its flip at one scale (dict of (C, h, w))."""
+    height, width = image.shape[:2]
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    scaled = to_chw_tensor(resize_image(image, size, 'bicubic'))
+    batch = torch.stack([scaled, scaled.flip(-1)])
+    device = next(model.parameters()).device
+    inputs = model.data_preprocessor({'inputs': batch.to(device)}, False)['inputs']
+    outputs = model.activation_maps(inputs)
+    return {kind: (maps[0] + maps[1].flip(-1)) for kind, maps in outputs.items()
+            if kind in ('bas', 'cam')}
+
+
+@torch.no_grad()
+def multiscale_maps(model, image, classes, kind='bas', scales=DEFAULT_SCALES):
+    """(K, H, W) float32 maps of ``classes`` (1-based), max-normalised per class.
+
+    ``kind``: 'bas', 'cam' or 'fused' (see the module docstring).
+    """
+    if kind not in MAP_KINDS:
+        raise ValueError(f'unknown map kind {kind!r}; choose one of {MAP_KINDS}')
+    height, width = image.shape[:2]
+    index = torch.as_tensor(np.asarray(classes, dtype=np.int64) - 1)
+    if len(index) == 0:
+        return np.zeros((0, height, width), np.float32)
+    wanted = ('bas', 'cam') if kind == 'fused' else (kind,)
+    totals = {}
+    for scale in scales:
+        views = _views_at_scale(model, image, scale)
+        missing = [k for k in wanted if k not in views]
+        if missing:
+            raise ValueError(f'{type(model).__name__} gives no {missing[0]!r} maps; '
+                             f'use kind="cam" for a CAM classifier.')
+        for k in wanted:
+            resized = F.interpolate(views[k][index.to(views[k].device)][None].float(),
+                                    size=(height, width), mode='bilinear',
+                                    align_corners=False)[0]
+            totals[k] = totals[k] + resized if k in totals else resized
+    if kind == 'fused':
+        maps = max_normalise(max_normalise(totals['bas']) + max_normalise(totals['cam']))
+    else:
+        maps = max_normalise(totals[kind])
+    return maps.clamp(min=0).cpu().numpy().astype(np.float32)

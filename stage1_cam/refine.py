@@ -1,0 +1,309 @@
+"""Class activation maps -> seeds and CRF-refined pseudo labels.
+
+Maps contract (shared with the CAM inference step): per image, ``classes`` is
+an int array of the image's ground-truth classes (1..C, the dataset's class
+indices) and ``maps`` a float array (K, H, W) at image size, ``maps[i]`` being
+the map of ``classes[i]`` max-normalised to [0, 1]. Every label built here is
+an HxW uint8 array in the dataset's class-index space: 0 background, 1..C the
+classes, 255 (``IGNORE_INDEX``) uncertain.
+
+Only the background and the image's own classes take part (K + 1 labels), as
+IRN and CLIP-ES do: a class the image-level label rules out can never appear,
+and a dense CRF costs roughly linearly in the label count (3 labels take about
+0.3-0.5 s on a VOC image, 21 labels about 2.5 s; see benchmarks/bench_crf.py).
+"""
+import numpy as np
+
+from .io import IGNORE_INDEX
+
+# Dense-CRF parameter sets (Krahenbuhl & Koltun 2011 as wrapped by pydensecrf).
+# Both use a smoothness kernel (Gaussian on position: sxy, compat) and an
+# appearance kernel (bilateral on position and RGB colour: sxy, srgb, compat),
+# and 10 mean-field iterations.
+#   'label':   IRN ``crf_inference_label`` (also AdvCAM, ReCAM, AMN, ToCo, DuPL):
+#              unary from a hard label map, the label believed with gt_prob 0.7.
+#   'softmax': PSA / SEAM ``crf_inference``: unary = -log(probability).
+#   'deeplab': deeplab-pytorch ``DenseCRF`` (CLIP-ES pseudo masks): softmax unary,
+#              narrower smoothness and colour kernels.
+# ``unary`` names the kind of input the preset expects; ``clip`` is the
+# probability floor before the log (pydensecrf's ``unary_from_softmax`` default).
+CRF_PRESETS = {
+    'label': dict(unary='label', gt_prob=0.7, gauss_sxy=3, gauss_compat=3,
+                  bilateral_sxy=50, bilateral_srgb=5, bilateral_compat=10, iterations=10),
+    'softmax': dict(unary='softmax', clip=1e-5, gauss_sxy=3, gauss_compat=3,
+                    bilateral_sxy=80, bilateral_srgb=13, bilateral_compat=10, iterations=10),
+    'deeplab': dict(unary='softmax', clip=1e-5, gauss_sxy=1, gauss_compat=3,
+                    bilateral_sxy=67, bilateral_srgb=3, bilateral_compat=4, iterations=10),
+}
+
+# Every knob of ``make_pseudo_label``; a config overrides any subset.
+DEFAULT_REFINE_CFG = dict(
+    # 'irn': confident regions from two label-CRFs (IRN cam_to_ir_label);
+    # 'softmax': one probability CRF, low-confidence pixels -> 255.
+    scheme='irn',
+    # irn scheme: constant background score for the foreground-confident and
+    # the background-confident label (IRN: conf_fg_thres 0.30, conf_bg_thres
+    # 0.05; ReCAM COCO 0.35/0.10; AMN 0.45/0.15).
+    fg_threshold=0.30,
+    bg_threshold=0.05,
+    # softmax scheme: background channel ('power': (1 - max)^alpha as PSA,
+    # SEAM and CLIP-ES; 'threshold': the constant bg_constant), and the CRF
+    # probability a pixel needs to keep its label.
+    bg_mode='power',
+    alpha=1.0,
+    bg_constant=0.15,
+    confidence=0.95,
+    # CRF: a CRF_PRESETS name (None: 'label' for irn, 'softmax' for softmax)
+    # and overrides of its numbers, e.g. {'bilateral_srgb': 10}.
+    crf=None,
+    crf_overrides={},
+)
+
+
+def background_scores(maps, mode='threshold', threshold=0.15, alpha=1.0):
+    """Prepend a background channel to ``maps``: (K, H, W) -> (K+1, H, W) float32.
+
+    * ``mode='threshold'``: ``bg = threshold`` everywhere (IRN ``eval_cam``,
+      the seed sweep). After an argmax a pixel is foreground iff some class
+      map exceeds the threshold: one global knob for max-normalised maps.
+    * ``mode='power'``: ``bg = (1 - max_k maps_k) ** alpha`` (PSA, SEAM,
+      CLIP-ES). Background is likely where no class fires; since maps lie in
+      [0, 1], a larger ``alpha`` shrinks bg and grows the foreground (PSA
+      uses alpha 4 for a "low" and 32 for a "high" background, CLIP-ES 1).
+      With no classes (K = 0) the background is 1.
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim != 3:
+        raise ValueError(f'maps must be (K, H, W), got shape {maps.shape}')
+    if mode == 'threshold':
+        bg = np.full((1,) + maps.shape[1:], threshold, dtype=np.float32)
+    elif mode == 'power':
+        if alpha <= 0:
+            raise ValueError(f'alpha must be > 0, got {alpha}')
+        peak = maps.max(axis=0, keepdims=True) if len(maps) else \
+            np.zeros((1,) + maps.shape[1:], np.float32)
+        bg = np.power(np.clip(1.0 - peak, 0.0, 1.0), alpha, dtype=np.float32)
+    else:
+        raise ValueError(f"unknown background mode {mode!r}; use 'threshold' or 'power'")
+    return np.concatenate([bg, maps], axis=0)
+
+
+def crf_params(kind, params=None):
+    """The numbers a CRF runs with: a preset, updated with ``params``.
+
+    ``params`` is None, a CRF_PRESETS name, or a dict of overrides that may
+    name its base preset under ``'preset'`` (default: the preset called
+    ``kind``). Unknown keys are an error, so a typo cannot pass silently.
+    """
+    if isinstance(params, str):
+        params = {'preset': params}
+    params = dict(params or {})
+    name = params.pop('preset', kind)
+    if name not in CRF_PRESETS:
+        raise ValueError(f'unknown CRF preset {name!r}; choose one of {sorted(CRF_PRESETS)}')
+    resolved = dict(CRF_PRESETS[name])
+    unknown = set(params) - set(resolved)
+    if unknown:
+        raise ValueError(f'unknown CRF parameter(s) {sorted(unknown)} for preset {name!r}; '
+                         f'known: {sorted(resolved)}')
+    resolved.update(params)
+    if resolved['unary'] != kind:
+        raise ValueError(f'CRF preset {name!r} takes a {resolved["unary"]!r} unary, '
+                         f'but a {kind!r} unary was given')
+    return resolved
+
+
+def _crf_image(image, shape):
+    """The RGB image as pydensecrf needs it: C-contiguous uint8 HxWx3.
+
+    Anything else is refused rather than cast: casting a mean-subtracted or
+    [0, 1] float image to uint8 wraps or flattens the colours that the
+    bilateral kernel compares (the CLIP-ES ``eval_cam_with_crf`` bug).
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f'the CRF image must be uint8 RGB (0..255), got {image.dtype}; '
+                         'pass the original image, not a normalised tensor')
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f'the CRF image must be HxWx3 RGB, got shape {image.shape}')
+    if image.shape[:2] != tuple(shape):
+        raise ValueError(f'image is {image.shape[:2]} but the unary is {tuple(shape)} (HxW)')
+    return np.ascontiguousarray(image)
+
+
+def dense_crf(image, unary_kind, unary, n_labels=None, params=None):
+    """Fully connected CRF over ``n_labels`` labels; returns Q (L, H, W) float32.
+
+    Energy of a labelling x: sum_i U_i(x_i) + sum_{i<j} mu(x_i, x_j) k(f_i, f_j),
+    with Potts compatibility mu and k = w_g exp(-|p_i-p_j|^2 / 2 sxy_g^2)
+    + w_b exp(-|p_i-p_j|^2 / 2 sxy_b^2 - |I_i-I_j|^2 / 2 srgb^2). The bilateral
+    term pulls label boundaries onto colour edges; ``iterations`` mean-field
+    steps approximate the posterior marginals Q.
+
+    * ``unary_kind='label'``: ``unary`` is an HxW int map of labels 0..L-1
+      (``n_labels`` required: a label may be absent from the map). Unary =
+      -log(gt_prob) for the given label, -log((1 - gt_prob)/(L - 1)) for the
+      others (IRN's ``unary_from_labels(..., zero_unsure=False)``).
+    * ``unary_kind='softmax'``: ``unary`` is (L, H, W) non-negative scores;
+      unary = -log(max(p, clip)). Scores need not sum to one: a per-pixel
+      factor adds the same constant to every label's energy and cancels in Q.
+
+    ``params``: see ``crf_params`` (None = the preset named ``unary_kind``).
+    """
+    import pydensecrf.densecrf as dcrf
+
+    p = crf_params(unary_kind, params)
+    unary = np.asarray(unary)
+    if unary_kind == 'label':
+        if unary.ndim != 2:
+            raise ValueError(f'a label unary is HxW, got shape {unary.shape}')
+        if n_labels is None:
+            raise ValueError('n_labels is required with a label unary')
+        height, width = unary.shape
+        labels = unary.reshape(-1).astype(np.intp)
+        if labels.size and (labels.min() < 0 or labels.max() >= n_labels):
+            raise ValueError(f'label unary holds values outside 0..{n_labels - 1}')
+        if not 0 < p['gt_prob'] < 1:
+            raise ValueError(f'gt_prob must be in (0, 1), got {p["gt_prob"]}')
+    elif unary_kind == 'softmax':
+        if unary.ndim != 3:
+            raise ValueError(f'a softmax unary is (L, H, W), got shape {unary.shape}')
+        if n_labels is not None and n_labels != unary.shape[0]:
+            raise ValueError(f'n_labels={n_labels} but the unary has {unary.shape[0]} channels')
+        n_labels, height, width = unary.shape
+    else:
+        raise ValueError(f"unknown unary kind {unary_kind!r}; use 'label' or 'softmax'")
+    rgb = _crf_image(image, (height, width))
+    if n_labels == 1:  # nothing to decide
+        return np.ones((1, height, width), np.float32)
+
+    if unary_kind == 'label':
+        energy = np.full((n_labels, labels.size), -np.log((1 - p['gt_prob']) / (n_labels - 1)),
+                         dtype=np.float32)
+        energy[labels, np.arange(labels.size)] = -np.log(p['gt_prob'])
+    else:
+        energy = -np.log(np.maximum(unary.reshape(n_labels, -1).astype(np.float32), p['clip']))
+        energy = np.ascontiguousarray(energy, dtype=np.float32)
+
+    crf = dcrf.DenseCRF2D(width, height, n_labels)
+    crf.setUnaryEnergy(energy)
+    crf.addPairwiseGaussian(sxy=p['gauss_sxy'], compat=p['gauss_compat'])
+    crf.addPairwiseBilateral(sxy=p['bilateral_sxy'], srgb=p['bilateral_srgb'], rgbim=rgb,
+                             compat=p['bilateral_compat'])
+    q = crf.inference(int(p['iterations']))
+    return np.asarray(q, dtype=np.float32).reshape(n_labels, height, width)
+
+
+def _check_maps(maps, classes, shape=None):
+    """Validate the maps contract; return (float32 maps, int64 classes)."""
+    classes = np.asarray(classes, dtype=np.int64).reshape(-1)
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim != 3:
+        raise ValueError(f'maps must be (K, H, W), got shape {maps.shape}')
+    if len(maps) != len(classes):
+        raise ValueError(f'{len(maps)} maps for {len(classes)} classes {classes.tolist()}')
+    if shape is not None and maps.shape[1:] != tuple(shape):
+        raise ValueError(f'maps are {maps.shape[1:]} but the image is {tuple(shape)} (HxW); '
+                         'maps must be at image size')
+    if len(classes) and (classes.min() < 1 or classes.max() >= IGNORE_INDEX):
+        raise ValueError(f'classes must be 1-based indices below {IGNORE_INDEX}, '
+                         f'got {classes.tolist()}')
+    if len(np.unique(classes)) != len(classes):
+        raise ValueError(f'classes repeat: {classes.tolist()}')
+    if not np.isfinite(maps).all():
+        raise ValueError('maps hold NaN or infinite values')
+    return maps, classes
+
+
+def _to_class_space(index_map, classes):
+    """Map channel indices (0 = bg, i = classes[i-1]) to dataset class indices."""
+    keys = np.concatenate([[0], classes]).astype(np.uint8)
+    return keys[index_map]
+
+
+def seed_label(maps, classes, threshold=0.15):
+    """Seed: argmax over [threshold, maps...], in class-index space (HxW uint8).
+
+    A pixel takes the class of its largest map if that map exceeds the
+    constant background ``threshold``, else 0; a tie goes to the background
+    (IRN ``eval_cam``). No 255: a seed decides every pixel.
+    """
+    maps, classes = _check_maps(maps, classes)
+    if not len(classes):
+        return np.zeros(maps.shape[1:], np.uint8)
+    scores = background_scores(maps, 'threshold', threshold)
+    return _to_class_space(scores.argmax(axis=0), classes)
+
+
+def resolve_refine_cfg(cfg=None):
+    """DEFAULT_REFINE_CFG updated with ``cfg``; unknown keys are an error."""
+    cfg = dict(cfg or {})
+    unknown = set(cfg) - set(DEFAULT_REFINE_CFG)
+    if unknown:
+        raise ValueError(f'unknown refine option(s) {sorted(unknown)}; '
+                         f'known: {sorted(DEFAULT_REFINE_CFG)}')
+    resolved = dict(DEFAULT_REFINE_CFG, **cfg)
+    if resolved['scheme'] not in ('irn', 'softmax'):
+        raise ValueError(f"unknown scheme {resolved['scheme']!r}; use 'irn' or 'softmax'")
+    if not 0 < resolved['confidence'] <= 1:
+        raise ValueError(f"confidence must be in (0, 1], got {resolved['confidence']}")
+    return resolved
+
+
+def _crf_setting(cfg, kind):
+    params = dict(cfg['crf_overrides'] or {})
+    params['preset'] = cfg['crf'] or kind
+    return params
+
+
+def make_pseudo_label(image, maps, classes, cfg=None):
+    """CRF-refined pseudo label (HxW uint8: 0 bg, 1..C, 255 uncertain).
+
+    ``scheme='irn'`` (default; IRN ``cam_to_ir_label``): two label-CRFs.
+      1. fg-confident: argmax over [fg_threshold, maps] then CRF. A high
+         background score keeps only strong activations as foreground.
+      2. bg-confident: argmax over [bg_threshold, maps] then CRF. A low
+         background score makes everything with any activation foreground,
+         so what stays background is background with confidence.
+      label = fg-confident class where it names one; 0 where both CRFs say
+      background; 255 where only the fg-confident one does (the band between
+      the two thresholds, which a downstream model must not learn from).
+
+    ``scheme='softmax'``: one probability CRF (PSA/SEAM ``crf_inference``)
+      on [bg, maps] / sum, bg = ``background_scores(bg_mode, bg_constant,
+      alpha)``; each pixel takes its argmax where the CRF posterior reaches
+      ``confidence``, else 255. Default 0.95 as in CLIP-ES (the published
+      softmax-CRF pseudo-label recipe, 75.0 mIoU on VOC train); mean-field
+      posteriors are peaked, so lower values (0.9) keep nearly every pixel
+      and the threshold mostly removes boundary bands.
+
+    Only the background and ``classes`` are CRF labels, so absent classes
+    never appear; with no classes the label is all background.
+    """
+    cfg = resolve_refine_cfg(cfg)
+    image = np.asarray(image)
+    if image.ndim != 3:
+        raise ValueError(f'image must be HxWx3, got shape {image.shape}')
+    maps, classes = _check_maps(maps, classes, image.shape[:2])
+    if not len(classes):
+        _crf_image(image, image.shape[:2])  # still refuse a wrong image
+        return np.zeros(image.shape[:2], np.uint8)
+    n_labels = len(classes) + 1
+
+    if cfg['scheme'] == 'irn':
+        crf = _crf_setting(cfg, 'label')
+        fg_seed = background_scores(maps, 'threshold', cfg['fg_threshold']).argmax(axis=0)
+        fg = dense_crf(image, 'label', fg_seed, n_labels, crf).argmax(axis=0)
+        bg_seed = background_scores(maps, 'threshold', cfg['bg_threshold']).argmax(axis=0)
+        bg = dense_crf(image, 'label', bg_seed, n_labels, crf).argmax(axis=0)
+        label = _to_class_space(fg, classes)
+        label[(fg == 0) & (bg != 0)] = IGNORE_INDEX
+        return label
+
+    crf = _crf_setting(cfg, 'softmax')
+    probs = background_scores(maps, cfg['bg_mode'], cfg['bg_constant'], cfg['alpha'])
+    probs /= np.maximum(probs.sum(axis=0, keepdims=True), 1e-12)
+    q = dense_crf(image, 'softmax', probs, n_labels, crf)
+    label = _to_class_space(q.argmax(axis=0), classes)
+    label[q.max(axis=0) < cfg['confidence']] = IGNORE_INDEX
+    return label
