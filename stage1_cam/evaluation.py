@@ -60,10 +60,10 @@ class ConfusionMatrix:
                 raise ValueError(f'ground truth holds classes outside 0..{n - 1} (and 255): '
                                  f'{sorted(set(np.unique(gt_v).tolist()) - set(range(n)))}')
             uncertain = pred_v == IGNORE_INDEX
-            pred_v[uncertain] = n
-            if pred_v.min() < 0 or pred_v.max() > n:
-                bad = sorted(set(np.unique(pred[valid]).tolist()) - set(range(n)) - {IGNORE_INDEX})
+            if ((pred_v < 0) | (pred_v >= n) & ~uncertain).any():
+                bad = sorted(set(np.unique(pred_v).tolist()) - set(range(n)) - {IGNORE_INDEX})
                 raise ValueError(f'prediction holds classes outside 0..{n - 1} (and 255): {bad}')
+            pred_v[uncertain] = n
             counts = np.bincount(gt_v * (n + 1) + pred_v, minlength=n * (n + 1))
             self.matrix += counts.reshape(n, n + 1)
         self.num_images += 1

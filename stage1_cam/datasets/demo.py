@@ -36,6 +36,7 @@ regenerates every file (atomic writes) and deletes demo files of images no
 longer listed; it refuses any other non-empty folder.
 """
 import colorsys
+import functools
 import time
 from pathlib import Path
 
@@ -76,6 +77,14 @@ _CLASS_STYLE = {
 }
 
 
+@functools.lru_cache(maxsize=4)
+def _grid(shape):
+    """Pixel coordinates (yy, xx) as float arrays, shared and read-only."""
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    yy.flags.writeable = xx.flags.writeable = False
+    return yy, xx
+
+
 def _hsv(h, s, v):
     return np.array(colorsys.hsv_to_rgb(h % 1.0, float(np.clip(s, 0, 1)), float(np.clip(v, 0, 1))))
 
@@ -90,8 +99,7 @@ def _smooth_noise(rng, shape, sigma):
 
 def _texture(rng, shape, kind, scale):
     """One texture family; ``scale`` is its characteristic size in pixels."""
-    h, w = shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    yy, xx = _grid(shape)
     if kind == 'stripes':
         # Wavy stripes: a warped sine, so it is not a clean frequency peak.
         angle = rng.uniform(0, np.pi)
@@ -114,8 +122,7 @@ def _texture(rng, shape, kind, scale):
 # ----------------------------------------------------------------------------
 def _blob_mask(shape, center, radii, angle, harmonics):
     """A rotated ellipse with a wobbly outline (low radial harmonics)."""
-    h, w = shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    yy, xx = _grid(shape)
     dx, dy = xx - center[0], yy - center[1]
     u = (dx * np.cos(angle) + dy * np.sin(angle)) / radii[0]
     v = (-dx * np.sin(angle) + dy * np.cos(angle)) / radii[1]
@@ -127,8 +134,7 @@ def _blob_mask(shape, center, radii, angle, harmonics):
 
 
 def _disk_mask(shape, center, radius):
-    h, w = shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    yy, xx = _grid(shape)
     return (xx - center[0]) ** 2 + (yy - center[1]) ** 2 < radius ** 2
 
 
@@ -146,19 +152,24 @@ def _random_body(rng, shape, aspect):
     return _blob_mask(shape, center, radii, angle, harmonics), center, radii, angle
 
 
-def _attach_head(rng, shape, body, center, radii, angle, share):
+def _attach_head(rng, shape, body, center, angle, share):
     """A disk at one end of the body's long axis, sized by bisection so that
     head / (head | body) == share. Returns (head, body_without_head)."""
     direction = angle + (np.pi if rng.random() < 0.5 else 0.0) + rng.uniform(-0.5, 0.5)
     unit = np.array([np.cos(direction), np.sin(direction)])
+    # Walk out along the ray to the body's outline, so the head stays attached.
+    steps = center + np.arange(0, max(shape), 0.5)[:, None] * unit
+    cols, rows = np.round(steps).astype(int).T
+    inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
+    hit = np.zeros(len(steps), bool)
+    hit[inside] = body[rows[inside], cols[inside]]
+    reach = 0.5 * np.nonzero(hit)[0].max() if hit.any() else 0.0
 
     def head_for(radius):
-        # Centre just inside the outline: the head sticks out by about half.
-        reach = radii[0] * 0.95 if abs(np.cos(direction - angle)) > 0.7 else radii[1]
-        c = np.array(center) + unit * (reach - 0.2 * radius)
-        return _disk_mask(shape, c, radius)
+        # Centre just inside the outline: the head sticks out by about 80 %.
+        return _disk_mask(shape, center + unit * (reach - 0.2 * radius), radius)
 
-    lo, hi = 1.0, radii[0]
+    lo, hi = 1.0, 0.5 * min(shape)
     for _ in range(12):
         mid = 0.5 * (lo + hi)
         head = head_for(mid)
@@ -194,7 +205,7 @@ def _head_field(rng, shape, style, head):
     ys, xs = np.nonzero(head)
     cy, cx = ys.mean(), xs.mean()
     r = np.sqrt(head.sum() / np.pi)
-    yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    yy, xx = _grid(shape)
     if marking == 'eye':      # a dark dot, off centre
         ang = rng.uniform(0, 2 * np.pi)
         mark = np.hypot(xx - cx - 0.35 * r * np.cos(ang), yy - cy - 0.35 * r * np.sin(ang)) < 0.3 * r
@@ -218,7 +229,7 @@ def _background(rng, shape, decoy_rate):
     c0 = _hsv(rng.random(), rng.uniform(0, 0.25), rng.uniform(0.3, 0.8))
     c1 = _hsv(rng.random(), rng.uniform(0, 0.25), rng.uniform(0.3, 0.8))
     angle = rng.uniform(0, 2 * np.pi)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    yy, xx = _grid(shape)
     t = (xx * np.cos(angle) + yy * np.sin(angle))
     t = (t - t.min()) / (np.ptp(t) + 1e-6)
     canvas = c0 * (1 - t[..., None]) + c1 * t[..., None]
@@ -275,9 +286,9 @@ def _place_objects(rng, shape, classes, max_tries=60):
     for cls in classes:
         style = _CLASS_STYLE[DEMO_CLASSES[cls - 1]]
         for _ in range(max_tries):
-            body, center, radii, angle = _random_body(rng, shape, style[6])
+            body, center, _, angle = _random_body(rng, shape, style[6])
             share = rng.uniform(HEAD_SHARE_RANGE[0] + 0.005, HEAD_SHARE_RANGE[1] - 0.015)
-            head, body = _attach_head(rng, shape, body, center, radii, angle, share)
+            head, body = _attach_head(rng, shape, body, np.array(center), angle, share)
             new = head | body
             if not head.any() or _touches_border(head):
                 continue
@@ -317,7 +328,9 @@ def render_demo_image(rng, image_size=(128, 128), heads='discriminative', decoy_
     shape = (int(image_size[0]), int(image_size[1]))
     classes = _choose_classes(rng, len(DEMO_CLASSES))
     canvas = _background(rng, shape, decoy_rate)
-    objects = _place_objects(rng, shape, classes)
+    objects = []
+    while not objects:   # (only if every try failed; keeps one object at least)
+        objects = _place_objects(rng, shape, classes)
     label = np.zeros(shape, np.uint8)
     parts = np.zeros(shape, np.uint8)
     for cls, head, body in objects:   # visible pixels: order no longer matters
