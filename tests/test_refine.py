@@ -182,14 +182,16 @@ def test_no_classes_gives_all_background():
 
 
 def test_irn_scheme_marks_the_band_between_thresholds_uncertain():
-    """Map 1.0 in a core, 0.15 in a ring (between bg 0.05 and fg 0.30), 0 outside,
-    on a flat image (no edge to snap to): the ring is neither confidently
-    foreground nor background, so it is 255."""
+    """Map 1.0 in a core, 0.15 in a ring (between bg 0.05 and fg 0.30), 0
+    outside; each region has its own colour, so both CRFs keep the regions.
+    The ring is neither confidently foreground nor background: 255."""
     rng = np.random.default_rng(3)
-    image = np.clip(128 + rng.normal(0, 2, (SIZE, SIZE, 3)), 0, 255).astype(np.uint8)
     core, outer = disc((50, 50), 15), disc((50, 50), 38)
-    ring = outer & ~disc((50, 50), 22)
-    outside = ~disc((50, 50), 45)
+    colours = np.where(core[..., None], [200, 50, 50],
+                       np.where(outer[..., None], [60, 170, 60], [50, 60, 190]))
+    image = np.clip(colours + rng.normal(0, 2, colours.shape), 0, 255).astype(np.uint8)
+    ring = outer & ~disc((50, 50), 18)
+    outside = ~disc((50, 50), 41)
     maps = np.where(core, 1.0, np.where(outer, 0.15, 0.0))[None].astype(np.float32)
     label = make_pseudo_label(image, maps, [5])
     assert (label[core] == 5).mean() > 0.95

@@ -1,0 +1,291 @@
+"""The pseudo-label step: classifier -> activation maps -> CRF -> label PNGs.
+
+Reads a dataset split and a trained stage-1 checkpoint, writes::
+
+    OUT/labels/<id>.png     VOC palette, 0 background, 1..C classes, 255 uncertain
+    OUT/cams/<id>.npz       (--save-cams) classes (int16, 1..C), maps (float16, K x H x W)
+    OUT/manifest.json       what made the folder and how complete it is
+
+The model runs in this process; the CRF runs in a pool of worker processes
+fed at most ``2 x workers`` images ahead, so memory does not grow with the
+split. Every file is written atomically; an id whose outputs exist is
+skipped, so a killed run restarted with the same command finishes the rest.
+``shard=(i, n)`` takes ids i, i+n, i+2n, ... so n machines split a split.
+"""
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import time
+import traceback
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+from .io import read_json, write_json, write_label_png, write_npz
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_VERSION = 1
+
+
+class PseudoLabelError(RuntimeError):
+    """A pseudo-label run that cannot start; the message says what to do."""
+
+
+def sha256_of(path, chunk=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def shard_ids(ids, shard):
+    """Ids of shard ``(index, count)``: every count-th id starting at index."""
+    index, count = shard
+    if not (count >= 1 and 0 <= index < count):
+        raise ValueError(f'bad shard {index}/{count}: need 0 <= I < N')
+    return list(ids)[index::count]
+
+
+def parse_shard(text):
+    """'I/N' -> (I, N)."""
+    try:
+        index, count = (int(part) for part in text.split('/'))
+    except ValueError:
+        raise ValueError(f'--shard must look like I/N (e.g. 0/4), got {text!r}') from None
+    shard_ids([], (index, count))
+    return index, count
+
+
+def software_versions():
+    import importlib.metadata as metadata
+    versions = {'python': platform.python_version()}
+    for package in ('torch', 'torchvision', 'mmengine', 'numpy', 'pydensecrf2'):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def refine_one(task):
+    """Worker: CRF-refine one image's maps and write its files. Never raises."""
+    from .refine import make_pseudo_label
+    image_id, image, maps, classes, refine_cfg, out_dir, save_cams = task
+    try:
+        label = make_pseudo_label(image, maps, classes, refine_cfg)
+        if save_cams:
+            write_npz(Path(out_dir) / 'cams' / f'{image_id}.npz',
+                      classes=np.asarray(classes, np.int16), maps=maps.astype(np.float16))
+        write_label_png(Path(out_dir) / 'labels' / f'{image_id}.png', label)
+        counts = np.bincount(label.ravel(), minlength=256)
+        return image_id, None, {'pixels': int(label.size), 'ignored': int(counts[255])}
+    except Exception as err:  # reported per image; the run goes on
+        return image_id, f'{type(err).__name__}: {err}', None
+
+
+def _done(out_dir, image_id, save_cams):
+    if not (out_dir / 'labels' / f'{image_id}.png').is_file():
+        return False
+    return not save_cams or (out_dir / 'cams' / f'{image_id}.npz').is_file()
+
+
+class ManifestWriter:
+    """Keeps ``manifest[-shard-I-of-N].json`` up to date (atomically)."""
+
+    def __init__(self, out_dir, shard, header):
+        name = 'manifest.json' if shard == (0, 1) else f'manifest.shard-{shard[0]}-of-{shard[1]}.json'
+        self.path = out_dir / name
+        self.header = header
+        self.done = []
+        self.failed = {}
+
+    def write(self, complete, total):
+        write_json(self.path, {**self.header, 'complete': complete, 'num_images': total,
+                               'num_done': len(self.done), 'num_failed': len(self.failed),
+                               'failed': self.failed, 'ids_done': sorted(self.done)})
+
+
+GROUND_TRUTH_FOLDERS = ('JPEGImages', 'Annotations', 'SegmentationClass', 'SegmentationClassAug',
+                        'SegmentationObject', 'ImageSets')
+
+
+def _as_json(value):
+    return json.loads(json.dumps(value))
+
+
+def check_out_dir(out_dir, source, header, overwrite):
+    """Refuse the dataset's own folders and folders made by another checkpoint/setting."""
+    out_dir = Path(out_dir).resolve()
+    data_root = getattr(source, 'data_root', None)
+    if data_root is not None:
+        data_root = Path(data_root).resolve()
+        protected = [data_root] + [data_root / name for name in GROUND_TRUTH_FOLDERS]
+        if any(out_dir == folder or folder in out_dir.parents for folder in protected[1:]) \
+                or out_dir == data_root:
+            raise PseudoLabelError(
+                f'--out-dir {out_dir} is the dataset folder or one of its image/ground-truth '
+                'folders, which are never written into; choose a folder outside them.')
+    for manifest in sorted(out_dir.glob('manifest*.json')):
+        old = read_json(manifest)
+        for key in ('checkpoint_sha256', 'map_kind', 'scales', 'refine', 'class_names'):
+            if old.get(key) != _as_json(header.get(key)) and not overwrite:
+                raise PseudoLabelError(
+                    f'{manifest} was made with a different {key} ({str(old.get(key))[:80]}); '
+                    'pass --overwrite to redo the folder, or choose another --out-dir.')
+
+
+def make_pseudo_labels(model, source, out_dir, header, map_kind='bas', scales=None,
+                       refine_cfg=None, workers=0, shard=(0, 1), save_cams=False,
+                       overwrite=False, progress=True):
+    """Run the step over ``source.ids`` (this shard); return the manifest dict.
+
+    ``header``: provenance written into the manifest (config, checkpoint sha256...).
+    """
+    from tqdm import tqdm
+
+    from .maps import DEFAULT_SCALES, multiscale_maps
+    from .refine import DEFAULT_REFINE_CFG
+
+    out_dir = Path(out_dir)
+    refine_cfg = {**DEFAULT_REFINE_CFG, **(refine_cfg or {})}
+    scales = tuple(scales or DEFAULT_SCALES)
+    header = {'manifest_version': MANIFEST_VERSION, **header, 'map_kind': map_kind,
+              'scales': list(scales), 'refine': refine_cfg,
+              'class_names': list(source.class_names), 'shard': list(shard),
+              'versions': software_versions()}
+    check_out_dir(out_dir, source, header, overwrite)
+    (out_dir / 'labels').mkdir(parents=True, exist_ok=True)
+    ids = shard_ids(source.ids, shard)
+    manifest = ManifestWriter(out_dir, shard, header)
+    todo = []
+    for image_id in ids:
+        if not overwrite and _done(out_dir, image_id, save_cams):
+            manifest.done.append(image_id)
+        else:
+            todo.append(image_id)
+    manifest.write(complete=False, total=len(ids))
+    logger.info('%d of %d images to label (%d already done) -> %s',
+                len(todo), len(ids), len(ids) - len(todo), out_dir)
+
+    pool = multiprocessing.get_context('fork').Pool(workers) if workers > 0 else None
+    pending = deque()
+    bar = tqdm(total=len(todo), desc='pseudo-labels', unit='img', disable=not progress,
+               dynamic_ncols=True)
+    last_manifest = time.monotonic()
+
+    def collect(result):
+        nonlocal last_manifest
+        image_id, error, _stats = result
+        if error is None:
+            manifest.done.append(image_id)
+        else:
+            manifest.failed[image_id] = error
+            logger.error('image %s failed: %s', image_id, error)
+        bar.update(1)
+        if time.monotonic() - last_manifest > 30:
+            manifest.write(complete=False, total=len(ids))
+            last_manifest = time.monotonic()
+
+    try:
+        for image_id in todo:
+            try:
+                image = source.image(image_id)
+                classes = list(source.labels(image_id))
+                maps = multiscale_maps(model, image, classes, kind=map_kind, scales=scales)
+            except Exception as err:
+                logger.debug(traceback.format_exc())
+                collect((image_id, f'{type(err).__name__}: {err}', None))
+                continue
+            task = (image_id, image, maps, classes, refine_cfg, str(out_dir), save_cams)
+            if pool is None:
+                collect(refine_one(task))
+                continue
+            pending.append(pool.apply_async(refine_one, (task,)))
+            while len(pending) >= 2 * workers or (pending and pending[0].ready()):
+                collect(pending.popleft().get())
+        while pending:
+            collect(pending.popleft().get())
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.terminate() if pending else pool.close()
+            pool.join()
+        complete = len(manifest.done) == len(ids)
+        manifest.write(complete=complete, total=len(ids))
+    merged = merge_shard_manifests(out_dir) if shard != (0, 1) else None
+    return read_json(merged or manifest.path)
+
+
+def merge_shard_manifests(out_dir):
+    """When every shard of a sharded run has finished, write ``manifest.json``."""
+    out_dir = Path(out_dir)
+    shards = sorted(out_dir.glob('manifest.shard-*-of-*.json'))
+    if not shards:
+        return None
+    parts = [read_json(p) for p in shards]
+    count = parts[0]['shard'][1]
+    if len(parts) != count or not all(p['complete'] for p in parts):
+        return None
+    merged = {k: v for k, v in parts[0].items() if k not in ('shard', 'failed', 'ids_done')}
+    merged.update(shard=[0, 1], complete=True, merged_from=[p.name for p in shards],
+                  num_images=sum(p['num_images'] for p in parts),
+                  num_done=sum(p['num_done'] for p in parts),
+                  num_failed=0, failed={},
+                  ids_done=sorted(i for p in parts for i in p['ids_done']))
+    write_json(out_dir / 'manifest.json', merged)
+    return out_dir / 'manifest.json'
+
+
+def run_from_config(config, checkpoint, out_dir, split=None, data_root=None, workers=0,
+                    shard=(0, 1), save_cams=False, overwrite=False, cfg_options=None,
+                    device='cpu'):
+    """``tools/make_pseudo_labels.py``: everything from a stage-1 config + checkpoint.
+
+    The images come from ``cfg.pseudo_label.source`` (default: the training
+    source without augmentation); ``split`` and ``data_root`` override it.
+    """
+    from mmengine.config import Config
+
+    from .datasets.classification import build_source
+    from .maps import load_classifier
+
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    settings = cfg.get('pseudo_label', {})
+    source_cfg = dict(settings.get('source') or cfg.train_dataloader.dataset.source)
+    if data_root is not None:
+        old_root = source_cfg.get('data_root')
+        for key, value in list(source_cfg.items()):
+            if isinstance(value, str) and old_root and value.startswith(old_root):
+                source_cfg[key] = data_root + value[len(old_root):]
+        source_cfg['data_root'] = data_root
+    if split is not None:
+        source_cfg['split'] = split
+        source_cfg.pop('split_file', None)
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise PseudoLabelError(f'checkpoint not found: {checkpoint}; pass the .pth written by '
+                               'tools/train_cam.py (e.g. work_dirs/<config>/epoch_N.pth).')
+    source = build_source(source_cfg)
+    model = load_classifier(cfg, checkpoint, device=device)
+    map_kind = settings.get('map_kind', 'bas' if hasattr(model, 'classifier_loc') else 'cam')
+    header = {'method': type(model).__name__, 'config': str(config),
+              'config_text': cfg.pretty_text, 'checkpoint': str(checkpoint),
+              'checkpoint_sha256': sha256_of(checkpoint), 'source': source_cfg,
+              'created': time.strftime('%Y-%m-%dT%H:%M:%S'), 'host': platform.node(),
+              'pid': os.getpid()}
+    return make_pseudo_labels(model, source, out_dir, header, map_kind=map_kind,
+                              scales=settings.get('scales'), refine_cfg=settings.get('refine'),
+                              workers=workers, shard=shard, save_cams=save_cams,
+                              overwrite=overwrite)
+
+
+__all__ = ['make_pseudo_labels', 'run_from_config', 'merge_shard_manifests', 'parse_shard',
+           'shard_ids', 'PseudoLabelError']
