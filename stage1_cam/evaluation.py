@@ -295,3 +295,71 @@ def plot_sweep(result, path, title=None):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format='png')
     return path
+
+
+# -- folders on disk (tools/eval_labels.py) ---------------------------------
+
+
+def _gt_or_error(source, image_id):
+    gt = source.gt_mask(image_id)
+    if gt is None:
+        raise FileNotFoundError(f'no ground-truth mask for {image_id!r} in {source.data_root}; '
+                                'evaluate a split that has GT (e.g. VOC train or val).')
+    return gt
+
+
+def _ids_with_files(folder, suffix, source):
+    """Ids of ``source`` that have ``folder/<id><suffix>``; raise if there is none."""
+    from pathlib import Path
+    folder = Path(folder)
+    ids = [i for i in source.ids if (folder / f'{i}{suffix}').is_file()]
+    if not ids:
+        raise FileNotFoundError(f'{folder} holds no {suffix} file for any of the '
+                                f'{len(source.ids)} images of the split; check the folder and '
+                                '--split.')
+    return ids
+
+
+def evaluate_seed_dir(cams_dir, source, thresholds=None, progress=True):
+    """Threshold sweep over ``cams_dir/<id>.npz`` against the source's GT.
+
+    Only ids of the split with a maps file count; ``num_missing`` says how
+    many had none.
+    """
+    from pathlib import Path
+
+    from tqdm import tqdm
+    ids = _ids_with_files(cams_dir, '.npz', source)
+
+    def items():
+        for image_id in tqdm(ids, desc='seed sweep', unit='img', disable=not progress):
+            with np.load(Path(cams_dir) / f'{image_id}.npz') as data:
+                maps = data['maps'].astype(np.float32)
+                classes = data['classes'].astype(np.int64)
+            yield maps, classes, _gt_or_error(source, image_id)
+
+    result = threshold_sweep(items(), thresholds, num_classes=source.num_classes + 1)
+    matrices = result.pop('matrices')
+    result['best'] = matrices[result['best_index']].to_dict(source.class_names)
+    result.pop('best_iou')  # in 'best', by name
+    result['miou'] = [None if not math.isfinite(m) else float(m) for m in result['miou']]
+    result['num_missing'] = len(source.ids) - len(ids)
+    return result
+
+
+def evaluate_label_dir(labels_dir, source, progress=True):
+    """mIoU of ``labels_dir/<id>.png`` against GT; 255 predictions excluded
+    (and their share reported), also the 255-as-background convention."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from .io import read_label_png
+    ids = _ids_with_files(labels_dir, '.png', source)
+    matrix = ConfusionMatrix(source.num_classes + 1)
+    for image_id in tqdm(ids, desc='label mIoU', unit='img', disable=not progress):
+        matrix.update(read_label_png(Path(labels_dir) / f'{image_id}.png'),
+                      _gt_or_error(source, image_id))
+    result = matrix.to_dict(source.class_names)
+    result['num_missing'] = len(source.ids) - len(ids)
+    return result

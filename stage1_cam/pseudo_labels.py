@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .datasets.classification import with_data_root
 from .io import read_json, write_json, write_label_png, write_npz
 
 logger = logging.getLogger(__name__)
@@ -174,6 +175,11 @@ def make_pseudo_labels(model, source, out_dir, header, map_kind='bas', scales=No
                 len(todo), len(ids), len(ids) - len(todo), out_dir)
 
     pool = multiprocessing.get_context('fork').Pool(workers) if workers > 0 else None
+    if pool is not None:
+        # OpenMP threads spinning against busy CRF workers slow the model down
+        # by orders of magnitude: give the model the cores the pool leaves.
+        import torch
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
     pending = deque()
     bar = tqdm(total=len(todo), desc='pseudo-labels', unit='img', disable=not progress,
                dynamic_ncols=True)
@@ -242,6 +248,19 @@ def merge_shard_manifests(out_dir):
     return out_dir / 'manifest.json'
 
 
+def source_config(cfg, split=None, data_root=None):
+    """The images to label: ``cfg.pseudo_label.source`` or the training source,
+    with ``split`` / ``data_root`` (and paths derived from it) replaced."""
+    settings = cfg.get('pseudo_label', {})
+    source_cfg = dict(settings.get('source') or cfg.train_dataloader.dataset.source)
+    if data_root is not None:
+        source_cfg = with_data_root(source_cfg, data_root)
+    if split is not None:
+        source_cfg['split'] = split
+        source_cfg.pop('split_file', None)
+    return source_cfg
+
+
 def run_from_config(config, checkpoint, out_dir, split=None, data_root=None, workers=0,
                     shard=(0, 1), save_cams=False, overwrite=False, cfg_options=None,
                     device='cpu'):
@@ -259,16 +278,7 @@ def run_from_config(config, checkpoint, out_dir, split=None, data_root=None, wor
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     settings = cfg.get('pseudo_label', {})
-    source_cfg = dict(settings.get('source') or cfg.train_dataloader.dataset.source)
-    if data_root is not None:
-        old_root = source_cfg.get('data_root')
-        for key, value in list(source_cfg.items()):
-            if isinstance(value, str) and old_root and value.startswith(old_root):
-                source_cfg[key] = data_root + value[len(old_root):]
-        source_cfg['data_root'] = data_root
-    if split is not None:
-        source_cfg['split'] = split
-        source_cfg.pop('split_file', None)
+    source_cfg = source_config(cfg, split=split, data_root=data_root)
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise PseudoLabelError(f'checkpoint not found: {checkpoint}; pass the .pth written by '

@@ -5,6 +5,7 @@ from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exp
 from mmengine.runner import Runner
 
 from .checkpoint import allow_mmengine_checkpoints
+from .datasets.classification import with_data_root
 
 
 def load_config(config, work_dir=None, resume=False, cfg_options=None, launcher='none',
@@ -17,13 +18,8 @@ def load_config(config, work_dir=None, resume=False, cfg_options=None, launcher=
     """
     cfg = Config.fromfile(config)
     if data_root is not None:
-        old_root = cfg.get('data_root')
-        cfg.merge_from_dict({'train_dataloader.dataset.source.data_root': data_root})
-        source = cfg.train_dataloader.dataset.source
-        if old_root:  # paths beside the data (labels file, split list) move with it
-            for key, value in list(source.items()):
-                if isinstance(value, str) and key != 'data_root' and value.startswith(old_root):
-                    source[key] = data_root + value[len(old_root):]
+        cfg.train_dataloader.dataset.source = with_data_root(
+            cfg.train_dataloader.dataset.source, data_root)
         cfg.data_root = data_root
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

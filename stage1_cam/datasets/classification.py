@@ -14,6 +14,18 @@ def build_source(source):
     return SOURCES.build(source) if isinstance(source, dict) else source
 
 
+def with_data_root(source_cfg, data_root):
+    """A copy of a source config moved to ``data_root``: paths that started
+    with the old root (labels file, split list, image dir) move with it."""
+    source_cfg = dict(source_cfg)
+    old_root = source_cfg.get('data_root')
+    for key, value in list(source_cfg.items()):
+        if isinstance(value, str) and old_root and value.startswith(old_root):
+            source_cfg[key] = data_root + value[len(old_root):]
+    source_cfg['data_root'] = data_root
+    return source_cfg
+
+
 @DATASETS.register_module()
 class ImageLabelDataset(Dataset):
     """Items: ``dict(inputs=uint8 (3, H, W), data_samples=dict(labels, image_id))``.

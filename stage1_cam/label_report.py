@@ -1,0 +1,59 @@
+"""``tools/eval_labels.py``: score a maps folder (seeds) or a label folder."""
+from pathlib import Path
+
+
+from .evaluation import evaluate_label_dir, evaluate_seed_dir, plot_sweep
+from .io import write_json
+
+
+def build_eval_source(config, split=None, data_root=None, cfg_options=None):
+    """The image source of a stage-1 config (its pseudo-label source), for its GT."""
+    from mmengine.config import Config
+
+    from .datasets.classification import build_source
+    from .pseudo_labels import source_config
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return build_source(source_config(cfg, split=split, data_root=data_root))
+
+
+def format_table(class_names, iou):
+    rows = [f'{"class":<16}{"IoU":>8}']
+    for name in class_names:
+        value = iou.get(name)
+        rows.append(f'{name:<16}{"-" if value is None else f"{100 * value:.2f}":>8}')
+    return '\n'.join(rows)
+
+
+def report_seeds(cams_dir, source, out_json=None, plot=None, thresholds=None):
+    """Sweep, print the curve and best threshold, write JSON and the plot."""
+    result = evaluate_seed_dir(cams_dir, source, thresholds=thresholds)
+    lines = ['threshold  mIoU']
+    for t, m in zip(result['thresholds'], result['miou']):
+        lines.append(f'{t:9.2f}  {"-" if m is None else f"{100 * m:.2f}"}')
+    lines.append(f'best: {100 * result["best_miou"]:.2f} mIoU at background threshold '
+                 f'{result["best_threshold"]:.2f} ({result["num_images"]} images)')
+    names = ['background'] + list(source.class_names)
+    lines.append(format_table(names, result['best']['iou']))
+    out_json = Path(out_json or Path(cams_dir).parent / 'seed_eval.json')
+    write_json(out_json, result)
+    plot_sweep(result, plot or out_json.with_suffix('.png'))
+    return result, '\n'.join(lines)
+
+
+def report_labels(labels_dir, source, out_json=None):
+    result = evaluate_label_dir(labels_dir, source)
+    names = ['background'] + list(source.class_names)
+    lines = [format_table(names, result['iou']),
+             f'mIoU {100 * result["miou"]:.2f} over decided pixels; '
+             f'255 (uncertain) share {100 * result["uncertain_share"]:.2f}% '
+             f'(coverage {100 * result["coverage"]:.2f}%); '
+             f'with 255 as background: {100 * result["miou_uncertain_as_background"]:.2f} '
+             f'({result["num_images"]} images)']
+    out_json = Path(out_json or Path(labels_dir).parent / 'label_eval.json')
+    write_json(out_json, result)
+    return result, '\n'.join(lines)
+
+
+__all__ = ['build_eval_source', 'report_seeds', 'report_labels']

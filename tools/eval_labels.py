@@ -1,0 +1,54 @@
+"""Score seeds (saved maps) or pseudo-labels against ground truth.
+
+    python3 tools/eval_labels.py CONFIG --cams OUT/cams [--split train] [--data-root DIR]
+    python3 tools/eval_labels.py CONFIG --labels OUT/labels [--split train]
+
+--cams: mIoU over a background-threshold sweep (default 0.00-0.60 step 0.01); prints the
+curve, the best threshold and its per-class IoU; writes seed_eval.json and seed_eval.png
+beside the folder (or --out-json). --labels: mIoU over the pixels the labels decide (255 =
+uncertain is excluded, and its share reported), also with 255 counted as background.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
+
+from stage1_cam.label_report import build_eval_source, report_labels, report_seeds  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='stage-1 config naming the dataset (for its GT)')
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument('--cams', help='folder of <id>.npz maps (make_pseudo_labels --save-cams)')
+    what.add_argument('--labels', help='folder of <id>.png pseudo-labels')
+    parser.add_argument('--split', help='split whose GT to use (default: the config\'s)')
+    parser.add_argument('--data-root', help='dataset folder, replacing the config\'s')
+    parser.add_argument('--thresholds', nargs=3, type=float, metavar=('START', 'STOP', 'STEP'),
+                        default=(0.0, 0.60, 0.01), help='background-threshold sweep (inclusive)')
+    parser.add_argument('--out-json', help='where to write the result JSON')
+    parser.add_argument('--plot', help='where to write the sweep plot PNG')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    source = build_eval_source(args.config, split=args.split, data_root=args.data_root,
+                               cfg_options=args.cfg_options)
+    if args.cams:
+        start, stop, step = args.thresholds
+        thresholds = np.round(np.arange(start, stop + step / 2, step), 6)
+        _, text = report_seeds(args.cams, source, args.out_json, args.plot, thresholds)
+    else:
+        _, text = report_labels(args.labels, source, args.out_json)
+    print(text)
+
+
+if __name__ == '__main__':
+    main()
