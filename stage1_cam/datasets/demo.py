@@ -68,12 +68,12 @@ PART_HEAD, PART_BODY = 1, 2
 # ----------------------------------------------------------------------------
 _CLASS_STYLE = {
     #          head hue, marking,  body hue, body sat, texture,   tex. scale, aspect
-    'fox':    (0.00,    'eye',     0.58,     0.22,     'stripes', 5.0,        1.6),
-    'owl':    (0.16,    'ring',    0.08,     0.24,     'spots',   3.0,        1.1),
-    'frog':   (0.33,    'eye',     0.83,     0.20,     'mottle',  4.0,        1.3),
-    'fish':   (0.50,    'band',    0.25,     0.22,     'stripes', 3.0,        1.9),
-    'beetle': (0.66,    'ring',    0.42,     0.20,     'spots',   4.5,        1.2),
-    'snail':  (0.83,    'band',    0.00,     0.18,     'mottle',  2.5,        1.0),
+    'fox':    (0.00,    'eye',     0.58,     0.22,     'stripes', 5.0,        2.2),
+    'owl':    (0.16,    'ring',    0.08,     0.24,     'spots',   3.0,        1.7),
+    'frog':   (0.33,    'eye',     0.83,     0.20,     'mottle',  4.0,        1.9),
+    'fish':   (0.50,    'band',    0.25,     0.22,     'stripes', 3.0,        2.5),
+    'beetle': (0.66,    'ring',    0.42,     0.20,     'spots',   4.5,        1.8),
+    'snail':  (0.83,    'band',    0.00,     0.18,     'mottle',  2.5,        2.0),
 }
 
 
@@ -138,14 +138,20 @@ def _disk_mask(shape, center, radius):
     return (xx - center[0]) ** 2 + (yy - center[1]) ** 2 < radius ** 2
 
 
-def _random_body(rng, shape, aspect):
-    """Body mask of a class with the given mean aspect ratio; object size is
-    a fraction of the image so the layout scales with image_size."""
+# Half-length of a body, as a fraction of the image side, by the number of
+# objects in the image: large, elongated bodies put most of the object far
+# from the head, beyond the reach of a CAM blob centred on the head.
+_BODY_LENGTH = {1: (0.32, 0.42), 2: (0.27, 0.35), 3: (0.22, 0.29)}
+
+
+def _random_body(rng, shape, aspect, length):
+    """Body mask with the given mean aspect ratio and half-length range;
+    sizes are fractions of the image so the layout scales with image_size."""
     h, w = shape
-    size = rng.uniform(0.17, 0.25) * min(h, w)
+    semi_major = rng.uniform(*length) * min(h, w)
     aspect = aspect * rng.uniform(0.85, 1.15)
-    radii = (size * np.sqrt(aspect), size / np.sqrt(aspect))
-    margin = 0.6 * radii[0]
+    radii = (semi_major, semi_major / aspect)
+    margin = 0.5 * radii[0]   # bodies may leave the frame a little; heads may not
     center = (rng.uniform(margin, w - margin), rng.uniform(margin, h - margin))
     angle = rng.uniform(0, 2 * np.pi)
     harmonics = [(rng.uniform(0, 0.08), rng.uniform(0, 2 * np.pi)) for _ in range(3)]
@@ -252,7 +258,7 @@ def _background(rng, shape, decoy_rate):
     # is weaker than the head's partly because it is not exclusive).
     for _ in range(rng.poisson(decoy_rate)):
         style = styles[rng.integers(len(styles))]
-        mask = _random_body(rng, shape, style[6])[0]
+        mask = _random_body(rng, shape, style[6], _BODY_LENGTH[3])[0]
         _paint(canvas, mask, _body_field(rng, shape, style))
     # Thin lines.
     for _ in range(rng.integers(2, 6)):
@@ -286,7 +292,7 @@ def _place_objects(rng, shape, classes, max_tries=60):
     for cls in classes:
         style = _CLASS_STYLE[DEMO_CLASSES[cls - 1]]
         for _ in range(max_tries):
-            body, center, _, angle = _random_body(rng, shape, style[6])
+            body, center, _, angle = _random_body(rng, shape, style[6], _BODY_LENGTH[len(classes)])
             share = rng.uniform(HEAD_SHARE_RANGE[0] + 0.005, HEAD_SHARE_RANGE[1] - 0.015)
             head, body = _attach_head(rng, shape, body, np.array(center), angle, share)
             new = head | body
