@@ -1,8 +1,4 @@
-_base_ = ['./_base_/default_runtime.py', './_base_/schedule_cam_wsss.py', './_base_/voc_cam.py']
-# IRN-style CAM baseline on the same backbone layout.
-model = dict(
-    type='CAMClassifier',
-    backbone=dict(type='resnet50', pretrained=True),
-    num_classes={{_base_.num_classes}},
-    cls_loss='multilabel_soft_margin',
-    data_preprocessor={{_base_.data_preprocessor}})
+_base_ = ['./_base_/default_runtime.py', './_base_/schedules/cam_wsss.py',
+          './_base_/datasets/voc_irn_aug.py', './_base_/models/cam.py']
+# IRN-style CAM baseline, same backbone layout as BAS.
+model = dict(backbone=dict(type='resnet50'), num_classes=20)

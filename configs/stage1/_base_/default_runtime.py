@@ -24,7 +24,3 @@ resume = False
 val_cfg = None
 val_dataloader = None
 val_evaluator = None
-
-# ImageNet normalisation, applied to the batch by the model.
-data_preprocessor = dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                         std=[58.395, 57.12, 57.375])

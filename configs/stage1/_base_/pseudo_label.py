@@ -1,0 +1,8 @@
+# How tools/make_pseudo_labels.py turns a trained classifier into labels.
+# map_kind: 'bas' (generator maps), 'cam' (class activation maps) or 'fused'
+# (norm(norm(bas) + norm(cam)), BAS-Extension make_cam.py); set by the model base.
+# refine: see stage1_cam/refine.py DEFAULT_REFINE_CFG (IRN confident regions:
+# foreground threshold 0.30, background threshold 0.05, label-CRF of IRN).
+pseudo_label = dict(
+    scales=(1.0, 0.5, 1.5, 2.0),
+    refine=dict(scheme='irn', fg_threshold=0.30, bg_threshold=0.05))
