@@ -28,11 +28,11 @@ def load_classifier(config, checkpoint, device='cpu'):
     """Build the stage-1 model of ``config`` and load ``checkpoint`` (eval mode).
 
     The backbone's ImageNet weights are not needed (the checkpoint holds all
-    weights), so the backbone is built with ``pretrained=False``.
+    weights), so the backbone is built with ``pretrained=None``.
     """
     cfg = Config.fromfile(config) if not isinstance(config, Config) else config
     model_cfg = cfg.model.copy()
-    model_cfg['backbone'] = dict(model_cfg['backbone'], pretrained=False)
+    model_cfg['backbone'] = dict(model_cfg['backbone'], pretrained=None)
     import stage1_cam.models  # noqa: F401  (registers the classifiers)
     model = MODELS.build(model_cfg)
     allow_mmengine_checkpoints()

@@ -3,16 +3,19 @@
 Plain CAM covers only the most discriminative part of an object. This
 generator makes that happen on purpose, on images small enough for a CPU:
 
-* every object is a large **body** (about 86-90 % of its visible area) carrying a
-  weak class cue: a low-saturation tint and a low-contrast texture, each
-  shared with another class and jittered per instance, and echoed by
-  head-less "decoy" bodies in the background;
-* plus a small **head** (10-14 % of its visible area) in a saturated colour with
-  a marking, unique to the class and never drawn anywhere else.
+* every object is a large, elongated **body** (86-90 % of its visible area)
+  carrying a weaker class cue: a low-saturation tint, a low-contrast texture
+  and an aspect ratio, each shared with or close to another class, jittered
+  per instance, and echoed by head-less "decoy" bodies in the background;
+* plus a small **head** (10-14 % of its visible area) at one end of the body,
+  in a saturated colour with a marking, unique to the class and never drawn
+  anywhere else.
 
-A classifier therefore gets most of its evidence from the head (CAM lands
-there), while the body still carries enough class evidence to be
-classified above chance without the head (so BAS has something to grow
+1-3 objects per image (1-2 distinct classes usually, sometimes one class
+twice); bodies are long (up to about 85 % of the image side) so that most of an
+object lies beyond the reach of a CAM blob centred on its head. A classifier
+therefore gets its evidence from the head first (CAM lands there), while the
+body alone still classifies well above chance (so BAS has something to grow
 into). ``generate_demo_dataset(..., heads='body')`` renders the head
 region with the body texture instead: the same images with the
 discriminative evidence removed, for checking that second property.
@@ -31,7 +34,8 @@ Folder layout (VOC-like)::
 
 Every image draws from its own generator seeded by (seed, split, index), so
 an image does not depend on how many others are made, and the same
-arguments give byte-identical files. Re-running into a demo folder
+arguments give byte-identical files (with the same numpy, scipy and Pillow
+builds: the JPEG encoder belongs to Pillow). Re-running into a demo folder
 regenerates every file (atomic writes) and deletes demo files of images no
 longer listed; it refuses any other non-empty folder.
 """
@@ -39,6 +43,7 @@ import colorsys
 import functools
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -48,6 +53,7 @@ from ..io import atomic_path, read_json, write_json, write_label_png
 from .base import DatasetError, write_labels_json
 
 GENERATOR_VERSION = 1
+_GENERATOR_NAME = 'stage1_cam.datasets.demo'
 
 DEMO_CLASSES = ['fox', 'owl', 'frog', 'fish', 'beetle', 'snail']
 
@@ -66,14 +72,23 @@ PART_HEAD, PART_BODY = 1, 2
 # texture families each used by two classes: a body is only identified by
 # the combination of tint, texture and shape, all jittered per instance.
 # ----------------------------------------------------------------------------
+class _Style(NamedTuple):
+    head_hue: float     # saturated head colour (HSV hue)
+    marking: str        # 'eye', 'ring' or 'band' drawn on the head
+    body_hue: float     # low-saturation body tint
+    body_sat: float
+    texture: str        # 'stripes', 'spots' or 'mottle'
+    texture_scale: float   # pixels
+    aspect: float       # mean length / width of the body
+
+
 _CLASS_STYLE = {
-    #          head hue, marking,  body hue, body sat, texture,   tex. scale, aspect
-    'fox':    (0.00,    'eye',     0.58,     0.22,     'stripes', 5.0,        2.2),
-    'owl':    (0.16,    'ring',    0.08,     0.24,     'spots',   3.0,        1.7),
-    'frog':   (0.33,    'eye',     0.83,     0.20,     'mottle',  4.0,        1.9),
-    'fish':   (0.50,    'band',    0.25,     0.22,     'stripes', 3.0,        2.5),
-    'beetle': (0.66,    'ring',    0.42,     0.20,     'spots',   4.5,        1.8),
-    'snail':  (0.83,    'band',    0.00,     0.18,     'mottle',  2.5,        2.0),
+    'fox':    _Style(0.00, 'eye',  0.58, 0.22, 'stripes', 5.0, 2.2),
+    'owl':    _Style(0.16, 'ring', 0.08, 0.24, 'spots',   3.0, 1.7),
+    'frog':   _Style(0.33, 'eye',  0.83, 0.20, 'mottle',  4.0, 1.9),
+    'fish':   _Style(0.50, 'band', 0.25, 0.22, 'stripes', 3.0, 2.5),
+    'beetle': _Style(0.66, 'ring', 0.42, 0.20, 'spots',   4.5, 1.8),
+    'snail':  _Style(0.83, 'band', 0.00, 0.18, 'mottle',  2.5, 2.0),
 }
 
 
@@ -192,12 +207,12 @@ def _paint(canvas, mask, rgb_field):
     canvas[mask] = rgb_field[mask]
 
 
-def _body_field(rng, shape, style, contrast_scale=1.0):
+def _body_field(rng, shape, style):
     """RGB field of a class body: jittered tint, low-contrast texture, shading."""
-    _, _, hue, sat, kind, scale, _ = style
-    base = _hsv(hue + rng.normal(0, 0.04), sat * rng.uniform(0.6, 1.3), rng.uniform(0.40, 0.75))
-    tex = _texture(rng, shape, kind, scale * rng.uniform(0.8, 1.25))
-    contrast = rng.uniform(0.06, 0.12) * contrast_scale
+    base = _hsv(style.body_hue + rng.normal(0, 0.04), style.body_sat * rng.uniform(0.6, 1.3),
+                rng.uniform(0.40, 0.75))
+    tex = _texture(rng, shape, style.texture, style.texture_scale * rng.uniform(0.8, 1.25))
+    contrast = rng.uniform(0.06, 0.12)
     shading = 0.08 * _smooth_noise(rng, shape, 10)
     lum = 1.0 + contrast * tex + shading
     return base[None, None, :] * lum[..., None]
@@ -205,8 +220,8 @@ def _body_field(rng, shape, style, contrast_scale=1.0):
 
 def _head_field(rng, shape, style, head):
     """RGB field of a class head: saturated colour plus a class marking."""
-    hue, marking = style[0], style[1]
-    colour = _hsv(hue + rng.normal(0, 0.015), rng.uniform(0.8, 1.0), rng.uniform(0.8, 1.0))
+    marking = style.marking
+    colour = _hsv(style.head_hue + rng.normal(0, 0.015), rng.uniform(0.8, 1.0), rng.uniform(0.8, 1.0))
     field = np.broadcast_to(colour, shape + (3,)).copy()
     ys, xs = np.nonzero(head)
     cy, cx = ys.mean(), xs.mean()
@@ -258,7 +273,7 @@ def _background(rng, shape, decoy_rate):
     # is weaker than the head's partly because it is not exclusive).
     for _ in range(rng.poisson(decoy_rate)):
         style = styles[rng.integers(len(styles))]
-        mask = _random_body(rng, shape, style[6], _BODY_LENGTH[3])[0]
+        mask = _random_body(rng, shape, style.aspect, _BODY_LENGTH[3])[0]
         _paint(canvas, mask, _body_field(rng, shape, style))
     # Thin lines.
     for _ in range(rng.integers(2, 6)):
@@ -292,7 +307,8 @@ def _place_objects(rng, shape, classes, max_tries=60):
     for cls in classes:
         style = _CLASS_STYLE[DEMO_CLASSES[cls - 1]]
         for _ in range(max_tries):
-            body, center, _, angle = _random_body(rng, shape, style[6], _BODY_LENGTH[len(classes)])
+            body, center, _, angle = _random_body(rng, shape, style.aspect,
+                                                 _BODY_LENGTH[len(classes)])
             share = rng.uniform(HEAD_SHARE_RANGE[0] + 0.005, HEAD_SHARE_RANGE[1] - 0.015)
             head, body = _attach_head(rng, shape, body, np.array(center), angle, share)
             new = head | body
@@ -376,10 +392,18 @@ _MANAGED = {'JPEGImages': '.jpg', 'SegmentationClass': '.png', 'parts': '.png'}
 def _check_target(out_dir):
     if out_dir.exists() and not out_dir.is_dir():
         raise DatasetError(f'{out_dir} exists and is not a folder; choose another --out.')
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / 'meta.json').is_file():
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not _is_ours(out_dir / 'meta.json'):
         raise DatasetError(
-            f'{out_dir} is not empty and is not a demo dataset (no meta.json); refusing to '
-            'write into it. Choose an empty or new folder, or a previous demo folder.')
+            f'{out_dir} is not empty and is not a demo dataset (no demo meta.json); refusing '
+            'to write into it. Choose an empty or new folder, or a previous demo folder.')
+
+
+def _is_ours(meta_path):
+    """meta.json written by this generator (finished or not)."""
+    try:
+        return meta_path.is_file() and read_json(meta_path).get('generator') == _GENERATOR_NAME
+    except (ValueError, AttributeError):
+        return False
 
 
 def _write_jpeg(path, rgb):
@@ -410,7 +434,7 @@ def generate_demo_dataset(out_dir, seed=0, num_train=400, num_val=100, image_siz
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {
-        'generator': 'stage1_cam.datasets.demo',
+        'generator': _GENERATOR_NAME,
         'generator_version': GENERATOR_VERSION,
         'seed': int(seed),
         'num_train': int(num_train),
@@ -465,7 +489,4 @@ def _remove_stale(out_dir, keep_ids):
 def is_demo_folder(path):
     """True when ``path`` holds a completed demo dataset."""
     meta_path = Path(path) / 'meta.json'
-    if not meta_path.is_file():
-        return False
-    meta = read_json(meta_path)
-    return meta.get('generator') == 'stage1_cam.datasets.demo' and bool(meta.get('complete'))
+    return _is_ours(meta_path) and bool(read_json(meta_path).get('complete'))

@@ -89,10 +89,13 @@ def load_torchvision_weights(network, arch, pretrained=True):
     ``pretrained``: a path to a torchvision-format checkpoint; ``True`` to find
     one in torch's hub cache (``$TORCH_HOME/hub/checkpoints``) or, for
     MobileNetV2, in the offline weights package; ``False`` for an explicit
-    random init. Every backbone weight must be present with the right shape:
+    random init (warned); ``None`` when a checkpoint loaded next holds every
+    weight. Every backbone weight must be present with the right shape:
     a silent partial load would train from random features.
     """
-    if pretrained is False or pretrained is None:
+    if pretrained is None:  # weights follow from a checkpoint (inference, resume)
+        return None
+    if pretrained is False:
         logger.warning('%s: random initialisation (pretrained=False)', arch)
         return None
     if pretrained is True:
