@@ -56,10 +56,24 @@ def has_grad(grads, prefix):
     return any(g is not None and g.abs().sum() > 0 for n, g in grads.items() if n.startswith(prefix))
 
 
-def test_bas_loss_trains_generator_not_later_stage():
-    grads = grads_after(small_bas(), 'loss_bas')
+def test_background_branch_trains_generator_not_later_stage():
+    """S_bg (the numerator of L_bas) reaches the generator and, through the
+    generator's input, the tap layers; never the later stage or classifier."""
+    model = small_bas().train()
+    images, _ = batch()
+    tap = model.backbone.tap(images)
+    foreground = model.classifier_loc(tap)[:, :1]
+    background_logits = model.background_class_maps(tap, foreground).mean(dim=(2, 3))
+    background_logits.sum().backward()
+    grads = {name: p.grad for name, p in model.named_parameters()}
     assert has_grad(grads, 'classifier_loc.')
-    assert has_grad(grads, 'backbone.tap.')  # through the generator's input
+    assert has_grad(grads, 'backbone.tap.')
+    assert not has_grad(grads, 'backbone.later.')
+    assert not has_grad(grads, 'classifier.')
+
+
+def test_bas_loss_never_reaches_later_stage():
+    grads = grads_after(small_bas(), 'loss_bas')
     assert not has_grad(grads, 'backbone.later.')
     assert not has_grad(grads, 'classifier.')
 
