@@ -3,4 +3,8 @@ _base_ = ['./_base_/default_runtime.py', './_base_/schedules/demo.py',
 # BAS on the demo data with the offline ImageNet MobileNetV2 (output stride 8:
 # the tap after block 13 feeds the generator; blocks 14-18 are the later stage).
 model = dict(backbone=dict(type='mobilenet_v2', output_stride=8), num_classes=6)
+# L_mcls sums a softmax loss over each image's positives, so its gradients are
+# about C times those of CAM's soft-margin loss: a 10x lower LR than CAM's (the
+# reference uses 0.005 for BAS vs 0.1 for IRN's CAM). At 0.01 it diverged.
+optim_wrapper = dict(optimizer=dict(lr=0.001))
 default_hooks = dict(logger=dict(interval=5))

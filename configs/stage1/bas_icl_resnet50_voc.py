@@ -1,0 +1,6 @@
+_base_ = ['./_base_/default_runtime.py', './_base_/schedules/bas_wsss.py',
+          './_base_/datasets/voc.py', './_base_/models/bas_icl.py']
+# BAS + ICL on the BAS-Extension WSSS recipe (same schedule and data as bas_resnet50_voc).
+model = dict(backbone=dict(type='resnet50'), num_classes=20)
+# The ICL non-local blocks are new layers: 10x LR like the classifier.
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'icl_': dict(lr_mult=10.0)}))

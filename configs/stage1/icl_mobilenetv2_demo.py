@@ -1,0 +1,7 @@
+_base_ = ['./_base_/default_runtime.py', './_base_/schedules/demo.py',
+          './_base_/datasets/demo.py', './_base_/models/icl.py']
+# ICL on the demo data, same backbone and schedule as the CAM/BAS demos.
+model = dict(backbone=dict(type='mobilenet_v2', output_stride=8), num_classes=6)
+# The ICL non-local blocks are new layers: 10x LR like the classifier.
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'icl_': dict(lr_mult=10.0)}))
+default_hooks = dict(logger=dict(interval=5))
