@@ -21,7 +21,9 @@ from stage1_cam.datasets.demo import generate_demo_dataset, is_demo_folder  # no
 from stage1_cam.io import write_json  # noqa: E402
 
 CONFIGS = {'cam': 'configs/stage1/cam_mobilenetv2_demo.py',
-           'bas': 'configs/stage1/bas_mobilenetv2_demo.py'}
+           'icl': 'configs/stage1/icl_mobilenetv2_demo.py',
+           'bas': 'configs/stage1/bas_mobilenetv2_demo.py',
+           'bas_icl': 'configs/stage1/bas_icl_mobilenetv2_demo.py'}
 
 
 def run_method(method, data_root, work_dir, workers, split):
@@ -75,7 +77,8 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', default='work_dirs/demo_stage1')
     parser.add_argument('--data-root', default='data/demo')
-    parser.add_argument('--methods', default='cam,bas')
+    parser.add_argument('--methods', default='cam,bas',
+                        help=f'comma-separated, from {sorted(CONFIGS)}')
     parser.add_argument('--split', default='train')
     parser.add_argument('--workers', type=int, default=os.cpu_count() or 1)
     parser.add_argument('--out', default=str(REPO / 'benchmarks' / 'results' / 'demo_stage1'))
@@ -84,8 +87,12 @@ def main():
     if not is_demo_folder(data_root):
         generate_demo_dataset(data_root)
     meta = json.loads((data_root / 'meta.json').read_text())
+    methods = args.methods.split(',')
+    unknown = sorted(set(methods) - set(CONFIGS))
+    if unknown:
+        parser.error(f'unknown methods {unknown}; choose from {sorted(CONFIGS)}')
     rows = [run_method(m, data_root, Path(args.work_dir), args.workers, args.split)
-            for m in args.methods.split(',')]
+            for m in methods]
     write_json(args.out + '.json', {'demo': meta, 'rows': rows})
     table = markdown(rows, meta)
     Path(args.out + '.md').write_text(table)
