@@ -14,4 +14,5 @@ model = dict(
     contrastive=dict(margin=0.5, points=['tap', 'last']),
     data_preprocessor=dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375]))
-pseudo_label = dict(map_kind='bas')
+# BAS maps: confident-region thresholds as in models/bas.py.
+pseudo_label = dict(map_kind='bas', refine=dict(fg_threshold=0.75, bg_threshold=0.50))

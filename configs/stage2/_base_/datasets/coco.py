@@ -1,0 +1,49 @@
+# MS COCO 2014 as COCO-object (background + 80 classes): train on stage 1's
+# pseudo-labels for train2014 (the images with at least one annotation, the
+# ones stage 1 labels), evaluate on val2014 GT rendered as class-index PNGs
+# (0 background, 1..80 in category-id order, 255 ignored), the format WSSS
+# papers evaluate COCO in. Without a split list the ids are the label files of
+# ann_dir. Augmentation as VOC.
+dataset_type = 'COCOObjectLabelDirDataset'
+data_root = 'data/coco'
+pseudo_label_dir = 'work_dirs/pseudo_labels/coco_train2014'
+crop_size = (321, 321)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomRescale', ratio_range=(0.5, 2.0)),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=10,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        img_dir=data_root + '/train2014',
+        ann_dir=pseudo_label_dir + '/labels',
+        split=None,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        img_dir=data_root + '/val2014',
+        ann_dir=data_root + '/SegmentationClass/val2014',
+        split=None,
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator
