@@ -1,0 +1,122 @@
+"""Command-line edits of a stage-2 config, shared by ``train.py`` and ``test.py``.
+
+Kept apart from the Runner calls so tests can check what a command line does
+to a config without training anything.
+"""
+import os.path as osp
+from pathlib import Path
+
+from mmengine.config import Config
+
+from .datasets.label_folder import LabelFolderError, list_labels
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+PATH_KEYS = ('img_dir', 'ann_dir', 'split')
+
+
+class ConfigError(ValueError):
+    """A config that does not fit together; the message names the keys to fix."""
+
+
+def load(config, cfg_options=None, work_dir=None, launcher='none', data_root=None):
+    """The config with ``--cfg-options``, ``--work-dir``, ``--launcher`` and
+    ``--data-root`` applied (work dir default: ``work_dirs/<config name>``)."""
+    cfg = Config.fromfile(config)
+    if data_root is not None:
+        move_data_root(cfg, data_root)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = str(work_dir)
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(str(config)))[0])
+    return cfg
+
+
+def innermost_dataset(dataset_cfg):
+    """The dataset config inside wrappers (``RepeatDataset(dataset=...)``)."""
+    while 'dataset' in dataset_cfg and 'img_dir' not in dataset_cfg:
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
+
+def move_data_root(cfg, data_root):
+    """Replace the config's ``data_root`` in every dataset path that starts with it."""
+    old = cfg.get('data_root')
+    if not old:
+        raise ConfigError('--data-root needs a config with a top-level data_root variable.')
+    for loader in LOADERS:
+        if cfg.get(loader) is None:
+            continue
+        dataset = innermost_dataset(cfg[loader]['dataset'])
+        for key in PATH_KEYS:
+            value = dataset.get(key)
+            if isinstance(value, str) and value.startswith(old):
+                dataset[key] = str(data_root) + value[len(old):]
+    cfg.data_root = str(data_root)
+
+
+def pseudo_label_dir(path, suffix='.png'):
+    """The label folder of ``path``: ``path/labels`` for a stage-1 output folder,
+    or ``path`` itself when it holds the PNGs; absolute (so no ``data_root``
+    is ever prefixed)."""
+    path = Path(path).expanduser().resolve()
+    if (path / 'labels').is_dir():
+        return str(path / 'labels')
+    if path.is_dir() and list_labels(path, suffix):
+        return str(path)
+    raise LabelFolderError(
+        f'--pseudo-labels {path}: no labels/ folder and no {suffix} files there; pass the '
+        '--out-dir of tools/make_pseudo_labels.py (or its labels/ folder).')
+
+
+def set_pseudo_labels(cfg, path):
+    """Point the training split at a pseudo-label folder (``--pseudo-labels``)."""
+    dataset = innermost_dataset(cfg.train_dataloader.dataset)
+    dataset['ann_dir'] = pseudo_label_dir(path, dataset.get('seg_map_suffix', '.png'))
+    # A folder of PNGs without a manifest is still checked for completeness by
+    # file; with manifest='auto' its manifest (if any) is checked as well.
+    return dataset['ann_dir']
+
+
+def dataset_classes(dataset_cfg):
+    """Class names a dataset config will have (metainfo override or METAINFO)."""
+    from mmseg.registry import DATASETS
+    dataset_cfg = innermost_dataset(dataset_cfg)
+    meta = dataset_cfg.get('metainfo') or {}
+    if meta.get('classes'):
+        return list(meta['classes'])
+    dataset_type = dataset_cfg.get('type')
+    cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+    if cls is None:
+        return None
+    classes = getattr(cls, 'METAINFO', {}).get('classes')
+    return list(classes) if classes else None
+
+
+def check_num_classes(cfg):
+    """Every head predicts as many classes as every dataset has: a mismatch
+    otherwise shows up as a CUDA assert or a silently wrong mIoU table."""
+    model = cfg.model
+    if model.get('type') == 'WSSSTTAModel' or 'module' in model:
+        model = model['module']
+    heads = {'model.decode_head': model.get('decode_head')}
+    aux = model.get('auxiliary_head')
+    if isinstance(aux, dict):
+        heads['model.auxiliary_head'] = aux
+    elif isinstance(aux, (list, tuple)):
+        heads.update({f'model.auxiliary_head[{i}]': h for i, h in enumerate(aux)})
+    for loader in LOADERS:
+        if cfg.get(loader) is None:
+            continue
+        classes = dataset_classes(cfg[loader]['dataset'])
+        if classes is None:
+            continue
+        for name, head in heads.items():
+            if head is not None and head.get('num_classes') != len(classes):
+                raise ConfigError(
+                    f'{name}.num_classes is {head.get("num_classes")} but {loader}\'s dataset '
+                    f'({innermost_dataset(cfg[loader]["dataset"]).get("type")}) has '
+                    f'{len(classes)} classes (background included); fix num_classes or the '
+                    'dataset type in the config.')

@@ -1,0 +1,45 @@
+"""Class lists of the stage-2 datasets: background first, then the classes in
+the order stage 1 numbers them (1..C), so a pseudo-label value is the index.
+
+The foreground names must equal the ``class_names`` stage 1 writes into a
+pseudo-label manifest (the image source's class names): that equality is how
+a label folder is matched to a dataset.
+"""
+from stage1_cam.datasets.demo import DEMO_CLASSES
+from stage1_cam.datasets.voc import VOC_CLASSES
+from stage1_cam.io import voc_palette
+
+BACKGROUND = 'background'
+
+# COCO 2014/2017 instance categories sorted by category id (1..90 with gaps),
+# i.e. the contiguous labels 1..80 that stage1_cam.datasets.coco assigns.
+COCO_CLASSES = (
+    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat',
+    'traffic light', 'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat',
+    'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe', 'backpack',
+    'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard', 'sports ball',
+    'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket',
+    'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
+    'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair',
+    'couch', 'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse',
+    'remote', 'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
+    'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier',
+    'toothbrush')
+
+
+def palette(num_classes):
+    """The VOC colour map's first ``num_classes`` colours as [[r, g, b], ...]:
+    the colours of the palette PNGs that stage 1 writes and VOC ships."""
+    flat = voc_palette()
+    return [flat[3 * i:3 * i + 3] for i in range(num_classes)]
+
+
+def metainfo(foreground):
+    """mmseg METAINFO for background + ``foreground`` classes."""
+    classes = (BACKGROUND, *foreground)
+    return dict(classes=classes, palette=palette(len(classes)))
+
+
+VOC_METAINFO = metainfo(VOC_CLASSES)          # 21 classes
+COCO_OBJECT_METAINFO = metainfo(COCO_CLASSES)  # 81 classes
+DEMO_METAINFO = metainfo(DEMO_CLASSES)        # 7 classes

