@@ -18,7 +18,7 @@ from mmengine.runner import load_checkpoint
 
 from .checkpoint import allow_mmengine_checkpoints
 from .datasets.transforms import resize_image, to_chw_tensor
-from .registry import MODELS
+from .registry import build_model
 
 DEFAULT_SCALES = (1.0, 0.5, 1.5, 2.0)
 MAP_KINDS = ('bas', 'cam', 'fused')
@@ -33,8 +33,7 @@ def load_classifier(config, checkpoint, device='cpu'):
     cfg = Config.fromfile(config) if not isinstance(config, Config) else config
     model_cfg = cfg.model.copy()
     model_cfg['backbone'] = dict(model_cfg['backbone'], pretrained=None)
-    import stage1_cam.models  # noqa: F401  (registers the classifiers)
-    model = MODELS.build(model_cfg)
+    model = build_model(model_cfg)
     allow_mmengine_checkpoints()
     load_checkpoint(model, str(checkpoint), map_location='cpu', strict=True, logger='silent')
     return model.to(device).eval()

@@ -2,6 +2,11 @@ import os
 import sys
 from pathlib import Path
 
+# One OpenMP thread per process: the suite runs training in this process and CRF
+# worker pools beside it on 2-core machines, where OpenMP threads spinning
+# against busy cores slow torch down by orders of magnitude. Set before torch loads.
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -318,12 +318,12 @@ def test_configs_select_icl_and_give_new_layers_10x_lr(name, kind):
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
 
-    from stage1_cam.registry import MODELS
+    from stage1_cam.registry import build_model
     cfg = Config.fromfile(str(CONFIGS / f'{name}.py'))
     assert cfg.pseudo_label.map_kind == kind
     model_cfg = cfg.model.copy()
     model_cfg['backbone'] = dict(model_cfg['backbone'], pretrained=False)
-    model = MODELS.build(model_cfg)
+    model = build_model(model_cfg)
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     base_lr = cfg.optim_wrapper.optimizer.lr
     names = {id(p): n for n, p in model.named_parameters()}

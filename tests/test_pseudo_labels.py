@@ -33,9 +33,9 @@ def checkpoint(tmp_path_factory):
     from mmengine.config import Config
 
     import stage1_cam.models  # noqa: F401
-    from stage1_cam.registry import MODELS
+    from stage1_cam.registry import build_model
     torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(CONFIG).model)
+    model = build_model(Config.fromfile(CONFIG).model)
     path = tmp_path_factory.mktemp('ckpt') / 'bas.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
     return path
