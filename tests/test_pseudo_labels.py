@@ -32,7 +32,6 @@ def checkpoint(tmp_path_factory):
     """An untrained BAS model (ImageNet backbone, seeded heads) in mmengine's format."""
     from mmengine.config import Config
 
-    import stage1_cam.models  # noqa: F401
     from stage1_cam.registry import build_model
     torch.manual_seed(0)
     model = build_model(Config.fromfile(CONFIG).model)

@@ -88,6 +88,10 @@ class BASClassifier(CAMClassifier):
     def loss(self, images, labels):
         tap_features = self.backbone.tap(images)
         class_maps = self.classify_features(tap_features)
+        return self.bas_losses(tap_features, class_maps, labels)
+
+    def bas_losses(self, tap_features, class_maps, labels):
+        """The four weighted BAS losses from the tap features and F."""
         logits = class_maps.mean(dim=(2, 3))
         foreground_maps = self.classifier_loc(tap_features)
 

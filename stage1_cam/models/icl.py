@@ -24,9 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import icl_losses, losses
+from .. import icl_losses
 from ..registry import MODELS
-from .bas import BASClassifier, pick_one_class, run_frozen
+from .bas import BASClassifier, run_frozen
 from .cam import CLASSIFICATION_LOSSES, CAMClassifier
 
 
@@ -246,32 +246,11 @@ class BASICLClassifier(ICLMixin, BASClassifier):
 
     def loss(self, images, labels):
         outputs = self.icl_forward(images)
-        class_maps = outputs['class_maps']
-        logits = class_maps.mean(dim=(2, 3))
-        foreground_maps = self.classifier_loc(outputs['tap'])
-
-        picked = pick_one_class(labels)
-        batch = torch.arange(labels.shape[0], device=labels.device)
-        foreground_map = foreground_maps[batch, picked].unsqueeze(1)
-
-        background_logits = self.background_class_maps(
-            outputs['tap'], foreground_map).mean(dim=(2, 3))
-        guide = foreground_map if foreground_map.shape[-2:] == class_maps.shape[-2:] \
-            else F.adaptive_avg_pool2d(foreground_map, class_maps.shape[-2:])
-        guided_logits = (class_maps.detach() * guide).mean(dim=(2, 3))
+        result = self.bas_losses(outputs['tap'], outputs['class_maps'], labels)
         loss_ca, loss_fc = self.icl_losses(outputs)
-
-        w = self.loss_weights
-        cls_loss = CLASSIFICATION_LOSSES[self.cls_loss]
-        return {
-            'loss_mcls': w['mcls'] * cls_loss(logits, labels),
-            'loss_frg': w['frg'] * losses.foreground_guidance_loss(guided_logits, picked),
-            'loss_bas': w['bas'] * losses.background_suppression_loss(
-                logits[batch, picked], background_logits[batch, picked]),
-            'loss_area': w['area'] * losses.area_loss(foreground_map),
-            'loss_ca': w['ca'] * loss_ca,
-            'loss_fc': w['fc'] * loss_fc,
-        }
+        result['loss_ca'] = self.loss_weights['ca'] * loss_ca
+        result['loss_fc'] = self.loss_weights['fc'] * loss_fc
+        return result
 
     @torch.no_grad()
     def activation_maps(self, images):
