@@ -55,15 +55,11 @@ class TorchvisionMobileNetV2(BaseModule):
         self.output_stride = output_stride
         self.norm_eval = norm_eval
         self.features = torchvision.models.mobilenet_v2(weights=None).features
-        dilation, stride = 1, 1
+        dilation = 1
         for index, block in enumerate(self.features):
-            remove = False
-            if index in _DOWNSAMPLING:
-                if _DOWNSAMPLING[index] > output_stride:
-                    dilation *= 2
-                    remove = True
-                else:
-                    stride = _DOWNSAMPLING[index]
+            remove = index in _DOWNSAMPLING and _DOWNSAMPLING[index] > output_stride
+            if remove:
+                dilation *= 2
             if dilation > 1:
                 # The block that used to downsample gets stride 1 and the new
                 # rate, as in stage 1's backbone (one 3x3 depthwise conv a block).
