@@ -1,11 +1,10 @@
 """Train a stage-1 classifier with mmengine's Runner (``tools/train_cam.py``)."""
-import os.path as osp
-
-from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for tools)
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 from .checkpoint import allow_mmengine_checkpoints
 from .datasets.classification import with_data_root
+from .runner_options import set_resume_and_amp, set_work_dir_and_launcher
 
 
 def load_config(config, work_dir=None, resume=False, cfg_options=None, launcher='none',
@@ -23,19 +22,8 @@ def load_config(config, work_dir=None, resume=False, cfg_options=None, launcher=
         cfg.data_root = data_root
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    cfg.launcher = launcher
-    if work_dir is not None:
-        cfg.work_dir = work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
-    if resume is True:
-        cfg.resume = True
-    elif resume:
-        cfg.resume = True
-        cfg.load_from = resume
-    if amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    set_work_dir_and_launcher(cfg, config, work_dir, launcher)
+    set_resume_and_amp(cfg, resume, amp)
     return cfg
 
 

@@ -3,10 +3,11 @@
 Kept apart from the Runner calls so tests can check what a command line does
 to a config without training anything.
 """
-import os.path as osp
 from pathlib import Path
 
 from mmengine.config import Config
+
+from stage1_cam.runner_options import set_work_dir_and_launcher
 
 from .datasets.label_folder import LabelFolderError, list_labels
 
@@ -26,11 +27,7 @@ def load(config, cfg_options=None, work_dir=None, launcher='none', data_root=Non
         move_data_root(cfg, data_root)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    cfg.launcher = launcher
-    if work_dir is not None:
-        cfg.work_dir = str(work_dir)
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(str(config)))[0])
+    set_work_dir_and_launcher(cfg, config, work_dir, launcher)
     return cfg
 
 

@@ -18,6 +18,8 @@ from mmengine.runner import Runner
 
 from stage1_cam.checkpoint import allow_mmengine_checkpoints
 
+from stage1_cam.runner_options import set_resume_and_amp
+
 from .config_utils import check_num_classes, load, set_pseudo_labels
 
 
@@ -32,18 +34,7 @@ def load_train_config(config, work_dir=None, resume=False, amp=False, cfg_option
     if pseudo_labels is not None:
         ann_dir = set_pseudo_labels(cfg, pseudo_labels)
         print_log(f'training labels: {ann_dir}', logger='current')
-    if amp:
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper == 'OptimWrapper':
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.loss_scale = 'dynamic'
-        elif wrapper != 'AmpOptimWrapper':
-            raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper, got {wrapper}')
-    if resume is True:
-        cfg.resume = True
-    elif resume:
-        cfg.resume = True
-        cfg.load_from = str(resume)
+    set_resume_and_amp(cfg, resume, amp)
     check_num_classes(cfg)
     return cfg
 

@@ -17,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
+from stage1_cam.runner_options import add_runner_arguments, export_local_rank  # noqa: E402
 
 from stage1_cam.models.backbones import WeightsError  # noqa: E402
 from stage2_seg.config_utils import ConfigError  # noqa: E402
@@ -32,7 +32,8 @@ USER_ERRORS = (LabelFolderError, ConfigError, WeightsError, FileNotFoundError)
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='config file (configs/stage2/*.py)')
+    add_runner_arguments(parser, 'config file (configs/stage2/*.py)',
+                         'test_dataloader.batch_size=1', training=False)
     parser.add_argument('checkpoint', help='checkpoint written by tools/train_seg.py')
     parser.add_argument('--ms', action='store_true',
                         help='multi-scale test (softmax averaged over the config\'s tta_scales)')
@@ -41,14 +42,8 @@ def parse_args():
     parser.add_argument('--crf', action='store_true',
                         help='dense CRF over the softmax of all classes (the config\'s crf)')
     parser.add_argument('--out', metavar='DIR', help='write predictions as palette PNGs here')
-    parser.add_argument('--work-dir', help='where the log goes (default: work_dirs/<config>)')
-    parser.add_argument('--data-root', help='dataset folder, replacing the config\'s data_root')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    export_local_rank(args)
     return args
 
 

@@ -9,25 +9,17 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from stage1_cam.training import DictAction, train  # noqa: E402
+from stage1_cam.runner_options import add_runner_arguments, export_local_rank  # noqa: E402
+from stage1_cam.training import train  # noqa: E402
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='config file (configs/stage1/*.py)')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go '
-                        '(default: work_dirs/<config name>)')
-    parser.add_argument('--resume', nargs='?', const=True, default=False, metavar='CHECKPOINT',
-                        help='resume from CHECKPOINT, or from the latest one in the work dir')
-    parser.add_argument('--data-root', help='dataset folder, replacing the config\'s data_root')
-    parser.add_argument('--amp', action='store_true', help='mixed precision (GPU)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. train_cfg.max_epochs=2')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_arguments(parser, 'config file (configs/stage1/*.py)',
+                         'train_cfg.max_epochs=2')
     args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    export_local_rank(args)
     return args
 
 

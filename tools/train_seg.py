@@ -16,8 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
-
+from stage1_cam.runner_options import add_runner_arguments, export_local_rank  # noqa: E402
 from stage1_cam.models.backbones import WeightsError  # noqa: E402
 from stage2_seg.config_utils import ConfigError  # noqa: E402
 from stage2_seg.datasets import LabelFolderError  # noqa: E402
@@ -31,21 +30,12 @@ USER_ERRORS = (LabelFolderError, ConfigError, WeightsError)
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='config file (configs/stage2/*.py)')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go '
-                        '(default: work_dirs/<config name>)')
-    parser.add_argument('--resume', nargs='?', const=True, default=False, metavar='CHECKPOINT',
-                        help='resume from CHECKPOINT, or from the latest one in the work dir')
+    add_runner_arguments(parser, 'config file (configs/stage2/*.py)',
+                         'train_cfg.max_iters=1000')
     parser.add_argument('--pseudo-labels', metavar='DIR',
                         help='train on this pseudo-label folder (make_pseudo_labels.py --out-dir)')
-    parser.add_argument('--data-root', help='dataset folder, replacing the config\'s data_root')
-    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. train_cfg.max_iters=1000')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    export_local_rank(args)
     return args
 
 
