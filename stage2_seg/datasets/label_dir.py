@@ -74,7 +74,7 @@ class LabelDirDataset(BaseSegDataset):
 
     def _image_ids(self, img_dir, ann_dir):
         if self.ann_file:
-            return read_split(self.ann_file, self.img_suffix)
+            return read_split(self.ann_file)
         if ann_dir is not None:
             ids = list_labels(ann_dir, self.seg_map_suffix)
             if ids is None:

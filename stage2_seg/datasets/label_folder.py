@@ -15,6 +15,7 @@ possibly hours in). Every error here names the folder and the fix.
 import os
 from pathlib import Path
 
+from stage1_cam.datasets.base import DatasetError, read_split_list
 from stage1_cam.io import read_json
 
 MANIFEST = 'manifest.json'
@@ -140,22 +141,10 @@ def check_images_exist(img_dir, ids, suffix):
             'split list.')
 
 
-def read_split(path, img_suffix):
-    """Ids from a split list: one per line, first token; a path or a file name
-    with the image suffix is reduced to its id (``JPEGImages/x.jpg`` -> ``x``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise LabelFolderError(f'split list {path} not found; fix split in the config '
-                               '(e.g. ImageSets/Segmentation/train_aug.txt).')
-    ids = []
-    for line in path.read_text().splitlines():
-        token = line.split()[0] if line.strip() else ''
-        if not token:
-            continue
-        token = os.path.basename(token)
-        if token.endswith(img_suffix):
-            token = token[:-len(img_suffix)]
-        ids.append(token)
-    if not ids:
-        raise LabelFolderError(f'split list {path} is empty.')
-    return ids
+def read_split(path):
+    """Ids of a split list, read as stage 1 reads it (plain ids, IRN or L2G
+    lists; duplicates refused), errors raised as LabelFolderError."""
+    try:
+        return read_split_list(path)
+    except DatasetError as err:
+        raise LabelFolderError(f'{err} Fix split in the config.') from None
