@@ -1,0 +1,53 @@
+"""The ``prepare`` step: make ``dataset.data_root`` ready for both stages.
+
+* ``demo``: generate the synthetic demo dataset (skipped when the folder
+  already holds one made with the same settings);
+* ``voc``: check the VOC layout the configs read (images, split lists, the
+  ground truth of the scored split); VOC itself is never written into.
+"""
+from pathlib import Path
+
+from stage1_cam.datasets.base import DatasetError, read_split_list
+
+
+def prepare_demo(dataset, step_dir, workers, force=False):
+    from stage1_cam.datasets.demo import generate_demo_dataset, is_demo_folder
+    from stage1_cam.io import read_json
+    root = Path(dataset.data_root)
+    wanted = dict(dataset.get('prepare') or {})
+    if is_demo_folder(root) and not force:
+        meta = read_json(root / 'meta.json')
+        if all(meta.get(key) == (list(value) if isinstance(value, tuple) else value)
+               for key, value in wanted.items()):
+            return _demo_summary(root, meta, generated=False)
+    meta = generate_demo_dataset(root, **wanted)
+    return _demo_summary(root, meta, generated=True)
+
+
+def _demo_summary(root, meta, generated):
+    return {'kind': 'demo', 'data_root': str(root), 'changed': generated,
+            'num_train': meta['num_train'], 'num_val': meta['num_val'],
+            'image_size': meta['image_size'], 'class_names': meta['class_names'],
+            'seed': meta['seed']}
+
+
+def check_voc(dataset, step_dir, workers, force=False):
+    root = Path(dataset.data_root)
+    if not (root / 'JPEGImages').is_dir():
+        raise DatasetError(f'{root} has no JPEGImages/: point dataset.data_root (or --data-root) '
+                           'at VOCdevkit/VOC2012 (see README, "PASCAL VOC 2012").')
+    splits = {}
+    for name in dataset.get('splits', ('train_aug', 'train', 'val')):
+        path = root / 'ImageSets' / 'Segmentation' / f'{name}.txt'
+        if not path.is_file():
+            raise DatasetError(f'{path} missing: VOC split lists go in ImageSets/Segmentation/ '
+                               "(train_aug.txt from IRN's voc12/ folder).")
+        splits[name] = len(read_split_list(path))
+    return {'kind': 'voc', 'data_root': str(root), 'changed': False, 'splits': splits}
+
+
+PREPARERS = {'demo': prepare_demo, 'voc': check_voc}
+
+
+def prepare_dataset(dataset, step_dir, workers, force=False):
+    return PREPARERS[dataset.kind](dataset, step_dir, workers, force=force)

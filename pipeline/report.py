@@ -1,0 +1,170 @@
+"""``W/results.json`` and ``W/results.md`` from the steps' records, plus the figures.
+
+All mIoU values and shares are in percent (as in the papers' tables); times
+in seconds. A step that has not run leaves its cells empty (``null``).
+"""
+import json
+from pathlib import Path
+
+from stage1_cam.io import atomic_path, write_json
+
+from .settings import METHOD_TITLES
+from .steps import PER_METHOD_STEPS
+
+PER_METHOD_STEP_NAMES = tuple(PER_METHOD_STEPS)
+
+
+def _record(ctx, step, method=None):
+    path = ctx.step_dir(step, method) / 'step.json'
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _percent(value):
+    return None if value is None else round(100.0 * float(value), 2)
+
+
+def collect_results(ctx):
+    settings = ctx.settings
+    prepare = _record(ctx, 'prepare')
+    results = {
+        'pipeline_config': settings.config_path,
+        'work_dir': str(ctx.work_dir),
+        'units': 'mIoU and shares in percent; seconds of wall time (cpu_seconds: CPU time)',
+        'dataset': prepare['result'] if prepare else {'data_root': ctx.data_root},
+        'label_split': settings.get('label_split'),
+        'eval_split': ctx.eval_split,
+        'stage2_config': settings.stage2_config,
+        'protocol': {
+            'seeds': 'multi-scale + flip maps of the GT classes, argmax against a background '
+                     'threshold; best threshold of the sweep '
+                     f'{list(settings.get("seed_thresholds", (0.0, 0.95, 0.01)))}',
+            'pseudo_labels': 'confident regions + dense CRF; mIoU over decided pixels '
+                             '(255 = uncertain excluded, its share reported)',
+            'stage2': [dict(p) for p in settings.test_protocols]},
+        'timings': {'prepare': _timing(prepare)},
+        'methods': {}}
+    for method in settings.chosen_methods:
+        row = {'stage1_config': settings.methods[method], 'timings': {}}
+        for step in PER_METHOD_STEP_NAMES:
+            row['timings'][step] = _timing(_record(ctx, step, method))
+        done = [t for t in row['timings'].values() if t]
+        row['timings']['total_seconds'] = round(sum(t['seconds'] for t in done), 1)
+        evaluation = _record(ctx, 'eval_labels', method)
+        ev = evaluation['result'] if evaluation else {}
+        row.update({
+            'seed_split': ev.get('split'), 'seed_num_images': ev.get('num_images'),
+            'seed_miou': _percent(ev.get('seed_miou')),
+            'best_threshold': ev.get('best_threshold'),
+            'label_miou': _percent(ev.get('label_miou')),
+            'label_uncertain_share': _percent(ev.get('label_uncertain_share')),
+            'label_miou_255_as_background': _percent(ev.get('label_miou_255_as_background'))})
+        test = _record(ctx, 'test_seg', method)
+        row['seg_split'] = test['result']['split'] if test else None
+        row['seg_miou'] = ({name: m.get('mIoU') for name, m in test['result']['metrics'].items()}
+                           if test else None)
+        results['methods'][method] = row
+    return results
+
+
+def _timing(record):
+    if record is None:
+        return None
+    return {'seconds': record['seconds'], 'cpu_seconds': record['cpu_seconds']}
+
+
+def _cell(value, fmt='{:.2f}'):
+    return '–' if value is None else fmt.format(value)
+
+
+def markdown(results, figures=None):
+    methods = results['methods']
+    protocols = [p['name'] for p in results['protocol']['stage2']]
+    dataset = results['dataset']
+    split = results.get('eval_split') or results['label_split'] or 'train'
+    seg_split = next((r['seg_split'] for r in methods.values() if r.get('seg_split')), 'val')
+    num = next((r['seed_num_images'] for r in methods.values() if r.get('seed_num_images')), None)
+    lines = [f'# WSSS results: {Path(results["pipeline_config"]).stem}', '',
+             f'Dataset `{dataset.get("kind", "?")}` at `{dataset.get("data_root")}`. '
+             f'Seeds and pseudo-labels are scored on the `{split}` split'
+             f'{f" ({num} images)" if num else ""} against its ground truth; the segmentation '
+             f'model (`{Path(results["stage2_config"]).stem}`), trained on each method\'s '
+             f'pseudo-labels, on the `{seg_split}` split. mIoU in %.', '',
+             f'- Seed: {results["protocol"]["seeds"]} (no CRF).',
+             f'- Pseudo-label: {results["protocol"]["pseudo_labels"]}.',
+             '- Segmentation: ' + '; '.join(
+                 f'{p["name"]} = ' + _protocol_text(p) for p in results['protocol']['stage2']),
+             '']
+    header = ['Method', f'Seed mIoU ({split})', 'best thr.', f'Pseudo-label mIoU ({split}, CRF)',
+              'share of 255', 'pseudo-label mIoU, 255 as bg'] + \
+             [f'Seg. mIoU ({seg_split}, {name})' for name in protocols]
+    lines += ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for method, row in methods.items():
+        seg = row.get('seg_miou') or {}
+        cells = [METHOD_TITLES.get(method, method), _cell(row['seed_miou']),
+                 _cell(row['best_threshold']), _cell(row['label_miou']),
+                 _cell(row['label_uncertain_share'], '{:.1f}%'),
+                 _cell(row['label_miou_255_as_background'])] + \
+                [_cell(seg.get(name)) for name in protocols]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    lines += ['', 'Time per step (wall seconds; CPU seconds in brackets):', '']
+    header = ['Method'] + list(PER_METHOD_STEP_NAMES) + ['total']
+    lines += ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for method, row in methods.items():
+        cells = [METHOD_TITLES.get(method, method)]
+        for step in PER_METHOD_STEP_NAMES:
+            t = row['timings'][step]
+            cells.append('–' if t is None else f'{t["seconds"]:.0f} ({t["cpu_seconds"]:.0f})')
+        cells.append(f'{row["timings"]["total_seconds"]:.0f}')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    prep = results['timings']['prepare']
+    if prep:
+        lines += ['', f'prepare (shared): {prep["seconds"]:.0f} s']
+    if figures:
+        lines += ['', '## Figures', '']
+        for name, path in figures.items():
+            rel = Path(path).relative_to(results['work_dir']) if Path(path).is_absolute() \
+                else Path(path)
+            lines.append(f'![{name}]({rel})')
+    return '\n'.join(lines) + '\n'
+
+
+def _protocol_text(protocol):
+    parts = ['multi-scale' if protocol.get('ms') else 'single scale']
+    if protocol.get('flip'):
+        parts.append('flip')
+    parts.append('CRF' if protocol.get('crf') else 'no CRF')
+    return ' + '.join(parts)
+
+
+def steps_fingerprint(ctx):
+    """Which step records the report was made from (path and finish time)."""
+    records = sorted(ctx.work_dir.glob('*/step.json')) + sorted(ctx.work_dir.glob('*/*/step.json'))
+    return [[str(p.relative_to(ctx.work_dir)), json.loads(p.read_text())['finished']]
+            for p in records]
+
+
+def write_report(ctx, force=False):
+    """Write results.json/.md and the figures; skipped when the step records
+    and the methods are those the existing report was made from."""
+    from .figures import make_figures
+    fingerprint = steps_fingerprint(ctx)
+    old_path = ctx.work_dir / 'results.json'
+    if old_path.is_file() and (ctx.work_dir / 'results.md').is_file() and not force:
+        old = json.loads(old_path.read_text())
+        if old.get('steps_fingerprint') == fingerprint and \
+                list(old.get('methods', {})) == list(ctx.settings.chosen_methods) and \
+                all(Path(p).is_file() for p in old.get('figures', {}).values()):
+            print(f'== report: complete, skipped ({old_path})', flush=True)
+            print((ctx.work_dir / 'results.md').read_text())
+            return old
+    results = collect_results(ctx)
+    results['steps_fingerprint'] = fingerprint
+    figures = make_figures(ctx, results)
+    results['figures'] = {name: str(path) for name, path in figures.items()}
+    write_json(ctx.work_dir / 'results.json', results)
+    text = markdown({**results, 'work_dir': str(ctx.work_dir.resolve())},
+                    {k: Path(v).resolve() for k, v in figures.items()})
+    with atomic_path(ctx.work_dir / 'results.md') as tmp:
+        tmp.write_text(text)
+    print(text)
+    return results

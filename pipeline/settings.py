@@ -1,0 +1,99 @@
+"""The pipeline config: which dataset, which stage-1 configs, which stage-2 config.
+
+A pipeline config is an mmengine Python config (``configs/pipeline/*.py``)::
+
+    dataset = dict(kind='demo', data_root='data/demo', prepare=dict(num_train=400))
+    methods = dict(cam='configs/stage1/cam_...py', bas='configs/stage1/bas_...py')
+    default_methods = ['cam', 'bas']
+    stage1_cfg_options = {}          # merged into every stage-1 config
+    label_split = 'train'            # split that gets pseudo-labels (stage-2 training set)
+    eval_split = None                # split they are scored on (default: label_split)
+    seed_thresholds = (0.0, 0.95, 0.01)
+    stage2_config = 'configs/stage2/...py'
+    stage2_cfg_options = {}
+    test_protocols = [dict(name='single-scale'), dict(name='MS+flip+CRF', ms=True, ...)]
+    figures = dict(num_images=6)
+
+Everything is checked here, before any step runs, so a typo fails in a
+second rather than after an hour of training.
+"""
+from pathlib import Path
+
+from mmengine.config import Config
+
+REPO = Path(__file__).resolve().parents[1]
+DATASET_KINDS = ('demo', 'voc')
+METHOD_TITLES = {'cam': 'CAM', 'bas': 'BAS', 'icl': 'ICL', 'bas_icl': 'BAS+ICL'}
+
+
+class PipelineConfigError(ValueError):
+    """A pipeline config or command line that cannot run; says what to change."""
+
+
+def _repo_path(path):
+    """Config paths are relative to the repository (as in the shipped configs)."""
+    path = Path(path)
+    return path if path.is_absolute() else REPO / path
+
+
+def load_settings(config, methods=None, data_root=None, cfg_options=None):
+    """The validated pipeline config with the command line applied."""
+    config = Path(config)
+    if not config.is_file():
+        raise PipelineConfigError(f'pipeline config not found: {config}; see configs/pipeline/.')
+    cfg = Config.fromfile(str(config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    for key in ('dataset', 'methods', 'stage2_config'):
+        if key not in cfg:
+            raise PipelineConfigError(f'{config} has no `{key}`; see configs/pipeline/demo.py.')
+    kind = cfg.dataset.get('kind')
+    if kind not in DATASET_KINDS:
+        raise PipelineConfigError(f'{config}: dataset.kind={kind!r} is not one of '
+                                  f'{list(DATASET_KINDS)}.')
+    if data_root is not None:
+        cfg.dataset.data_root = str(data_root)
+    if not cfg.dataset.get('data_root'):
+        raise PipelineConfigError(f'{config}: dataset.data_root is missing; set it or pass '
+                                  '--data-root.')
+    chosen = list(methods or cfg.get('default_methods') or cfg.methods.keys())
+    unknown = [m for m in chosen if m not in cfg.methods]
+    if unknown:
+        raise PipelineConfigError(f'unknown method(s) {unknown}: {config} defines '
+                                  f'{sorted(cfg.methods)} (see its `methods`).')
+    if len(set(chosen)) != len(chosen):
+        raise PipelineConfigError(f'--methods lists a method twice: {chosen}')
+    for name in chosen:
+        if not _repo_path(cfg.methods[name]).is_file():
+            raise PipelineConfigError(f'{config}: stage-1 config of {name!r} not found: '
+                                      f'{cfg.methods[name]}')
+    if not _repo_path(cfg.stage2_config).is_file():
+        raise PipelineConfigError(f'{config}: stage2_config not found: {cfg.stage2_config}')
+    protocols = cfg.get('test_protocols') or [dict(name='single-scale')]
+    names = [p.get('name') for p in protocols]
+    if None in names or len(set(names)) != len(names):
+        raise PipelineConfigError(f'{config}: every test protocol needs a distinct name, '
+                                  f'got {names}')
+    cfg.test_protocols = protocols
+    cfg.chosen_methods = chosen
+    cfg.config_path = str(config)
+    return cfg
+
+
+def stage1_config(settings, method):
+    return str(_repo_path(settings.methods[method]))
+
+
+def stage2_config(settings):
+    return str(_repo_path(settings.stage2_config))
+
+
+def stage1_options(settings, method):
+    """``stage1_cfg_options`` plus the method's own ``stage1_cfg_options_<method>``."""
+    options = dict(settings.get('stage1_cfg_options') or {})
+    options.update(settings.get(f'stage1_cfg_options_{method}') or {})
+    return options or None
+
+
+def stage2_options(settings):
+    return dict(settings.get('stage2_cfg_options') or {}) or None

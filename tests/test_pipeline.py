@@ -1,0 +1,142 @@
+"""tools/run_pipeline.py: the whole chain on a tiny demo set, skipping and resuming."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.run import STEPS, run_pipeline, selected_steps
+from pipeline.settings import PipelineConfigError, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = str(REPO / 'configs' / 'pipeline' / 'demo.py')
+PER_METHOD = ('train_cam', 'make_pseudo_labels', 'eval_labels', 'train_seg', 'test_seg')
+
+# A demo set of 16 + 6 images, one epoch, four stage-2 iterations, two test protocols.
+TINY = {
+    'dataset.prepare': dict(num_train=16, num_val=6, seed=0),
+    'stage1_cfg_options': {'train_cfg.max_epochs': 1, 'train_dataloader.batch_size': 8,
+                           'pseudo_label.scales': [1.0]},
+    'stage2_cfg_options': {'train_cfg.max_iters': 4, 'train_cfg.val_interval': 4,
+                           'default_hooks.checkpoint.interval': 2,
+                           'train_dataloader.batch_size': 4},
+    'test_protocols': [dict(name='single-scale'),
+                       dict(name='MS+flip+CRF', ms=True, flip=True, crf=True, scales=[0.5, 1.0])],
+    'figures': dict(num_images=2),
+}
+
+
+def _records(work_dir):
+    return {str(p.relative_to(work_dir)): p.read_text()
+            for p in sorted(Path(work_dir).glob('**/step.json'))}
+
+
+@pytest.fixture(scope='module')
+def finished_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp('pipeline')
+    work_dir, data_root = root / 'work', root / 'demo'
+    results = run_pipeline(CONFIG, work_dir, methods=['cam', 'bas'], data_root=data_root,
+                           workers=1, cfg_options=TINY)
+    return work_dir, data_root, results
+
+
+def test_results_json_has_the_table_fields(finished_run):
+    work_dir, data_root, results = finished_run
+    on_disk = json.loads((work_dir / 'results.json').read_text())
+    assert on_disk['methods'].keys() == results['methods'].keys() == {'cam', 'bas'}
+    assert on_disk['eval_split'] == 'train' and on_disk['dataset']['num_train'] == 16
+    assert [p['name'] for p in on_disk['protocol']['stage2']] == ['single-scale', 'MS+flip+CRF']
+    for method, row in on_disk['methods'].items():
+        assert row['seed_num_images'] == 16 and row['seg_split'] == 'val'
+        for key in ('seed_miou', 'label_miou', 'label_uncertain_share',
+                    'label_miou_255_as_background'):
+            assert 0.0 <= row[key] <= 100.0, (method, key, row[key])
+        assert 0.0 <= row['best_threshold'] <= 0.95
+        assert set(row['seg_miou']) == {'single-scale', 'MS+flip+CRF'}
+        assert all(0.0 <= v <= 100.0 for v in row['seg_miou'].values())
+        for step in PER_METHOD:
+            assert row['timings'][step]['seconds'] >= 0.0
+            assert row['timings'][step]['cpu_seconds'] >= 0.0
+        # The seed mIoU in the table is the one the sweep file holds, in percent.
+        sweep = json.loads((work_dir / method / 'eval_labels' / 'seed_eval.json').read_text())
+        assert row['seed_miou'] == pytest.approx(100 * sweep['best_miou'], abs=0.01)
+    table = (work_dir / 'results.md').read_text()
+    assert '| CAM |' in table and '| BAS |' in table and 'MS+flip+CRF' in table
+
+
+def test_figures_are_written(finished_run):
+    from PIL import Image
+    work_dir, _, results = finished_run
+    assert set(results['figures']) == {'threshold_curves', 'samples_cam', 'samples_bas'}
+    for path in results['figures'].values():
+        with Image.open(path) as image:
+            assert image.width > 200 and image.height > 200
+
+
+def test_second_run_skips_every_step(finished_run, capsys):
+    work_dir, data_root, _ = finished_run
+    before = _records(work_dir)
+    results_before = (work_dir / 'results.json').read_text()
+    run_pipeline(CONFIG, work_dir, methods=['cam', 'bas'], data_root=data_root, workers=1,
+                 cfg_options=TINY)
+    out = capsys.readouterr().out
+    assert out.count('complete, skipped') == 1 + 2 * len(PER_METHOD) + 1   # + report
+    assert 'running' not in out
+    assert _records(work_dir) == before
+    assert (work_dir / 'results.json').read_text() == results_before
+
+
+def test_interrupted_step_resumes_and_redoes_later_steps(finished_run, capsys):
+    """A training that died after its last checkpoint resumes from it (no step
+    is trained twice); the steps after it are redone, the ones before are not."""
+    work_dir, data_root, _ = finished_run
+    before = _records(work_dir)
+    (work_dir / 'bas' / 'train_seg' / 'step.json').unlink()
+    run_pipeline(CONFIG, work_dir, methods=['cam', 'bas'], data_root=data_root, workers=1,
+                 cfg_options=TINY)
+    out = capsys.readouterr().out
+    record = json.loads((work_dir / 'bas' / 'train_seg' / 'step.json').read_text())
+    assert record['result']['resumed'] is True and record['result']['iterations'] == 4
+    assert 'test_seg [bas]: running' in out
+    after = _records(work_dir)
+    for name in before:
+        if name.startswith('bas/t') and ('train_seg' in name or 'test_seg' in name):
+            continue
+        assert after[name] == before[name], name
+
+
+def test_only_redoes_one_step(finished_run, capsys):
+    work_dir, data_root, _ = finished_run
+    before = _records(work_dir)
+    run_pipeline(CONFIG, work_dir, methods=['cam'], data_root=data_root, workers=1,
+                 only_step='eval_labels', cfg_options=TINY)
+    out = capsys.readouterr().out
+    assert 'eval_labels [cam]: running' in out and '== train_cam' not in out
+    after = _records(work_dir)
+    changed = {name for name in before if after[name] != before[name]}
+    assert changed == {'cam/eval_labels/step.json'}
+    # The report now describes the chosen method only.
+    assert list(json.loads((work_dir / 'results.json').read_text())['methods']) == ['cam']
+
+
+def test_step_selection():
+    assert selected_steps() == (list(STEPS), set())
+    assert selected_steps(only_step='test_seg') == (['test_seg'], {'test_seg'})
+    steps, forced = selected_steps(from_step='train_seg')
+    assert steps == list(STEPS) and forced == {'train_seg', 'test_seg', 'report'}
+    with pytest.raises(PipelineConfigError, match='--from or --only'):
+        selected_steps(from_step='train_seg', only_step='test_seg')
+
+
+def test_bad_settings_fail_before_any_work(tmp_path):
+    with pytest.raises(PipelineConfigError, match=r"unknown method\(s\) \['gradcam'\]"):
+        load_settings(CONFIG, methods=['gradcam'])
+    with pytest.raises(PipelineConfigError, match='pipeline config not found'):
+        load_settings(tmp_path / 'nope.py')
+    proc = subprocess.run([sys.executable, str(REPO / 'tools' / 'run_pipeline.py'), CONFIG,
+                           '--work-dir', str(tmp_path / 'w'), '--methods', 'cam,gradcam'],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "unknown method(s) ['gradcam']" in proc.stderr
+    assert not (tmp_path / 'w').exists()
