@@ -29,6 +29,20 @@ def multilabel_soft_margin_loss(logits, labels):
     return F.multilabel_soft_margin_loss(logits, labels.float())
 
 
+def single_label_cross_entropy(logits, labels):
+    """Softmax CE for single-label images (WSOL: CUB, ImageNet).
+
+    L = (1/B) sum_i -log softmax(s_i)[y_i], y_i the one positive of the
+    one-hot ``labels`` row; a row with zero or several positives is an error.
+    """
+    positives = labels.sum(dim=1)
+    if not bool((positives == 1).all()):
+        raise ValueError('cls_loss="softmax_ce" needs exactly one class per image; got images '
+                         f'with {sorted(set(int(n) for n in positives.tolist()))} classes. Use a '
+                         'single-label dataset, or a multi-label cls_loss.')
+    return F.cross_entropy(logits, labels.argmax(dim=1))
+
+
 def foreground_guidance_loss(guided_logits, picked):
     """L_frg = CE(GAP(F.detach() * M_fg), p): the generator's map must keep the
     picked class recognisable (F is detached: only the generator learns)."""

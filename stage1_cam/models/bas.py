@@ -56,14 +56,17 @@ class BASClassifier(CAMClassifier):
 
     ``loss_weights``: dict with keys mcls, frg, bas, area (defaults 1, 0.2, 1,
     1.2: BAS-Extension ``train_bas.py``).
+    ``frg_detach``: L_frg sees F.detach() (WSSS code, default: only the
+    generator learns from it); False lets it train F too, as the WSOL code.
     """
 
     DEFAULT_WEIGHTS = {'mcls': 1.0, 'frg': 0.2, 'bas': 1.0, 'area': 1.2}
 
     def __init__(self, backbone, num_classes, cls_loss='multilabel_softmax', loss_weights=None,
-                 data_preprocessor=None, init_cfg=None):
+                 frg_detach=True, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, num_classes, cls_loss=cls_loss,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.frg_detach = frg_detach
         unknown = set(loss_weights or {}) - set(self.DEFAULT_WEIGHTS)
         if unknown:
             raise KeyError(f'unknown BAS loss weights {sorted(unknown)}; '
@@ -104,7 +107,8 @@ class BASClassifier(CAMClassifier):
         # M_fg at F's resolution (equal for all built-in backbones).
         guide = foreground_map if foreground_map.shape[-2:] == class_maps.shape[-2:] \
             else F.adaptive_avg_pool2d(foreground_map, class_maps.shape[-2:])
-        guided_logits = (class_maps.detach() * guide).mean(dim=(2, 3))
+        guided_logits = ((class_maps.detach() if self.frg_detach else class_maps)
+                         * guide).mean(dim=(2, 3))
 
         w = self.loss_weights
         cls_loss = CLASSIFICATION_LOSSES[self.cls_loss]

@@ -14,6 +14,7 @@ from .backbones import build_backbone
 CLASSIFICATION_LOSSES = {
     'multilabel_softmax': losses.multilabel_softmax_loss,    # BAS-Extension's L_mcls
     'multilabel_soft_margin': losses.multilabel_soft_margin_loss,  # IRN's CAM loss
+    'softmax_ce': losses.single_label_cross_entropy,  # single-label WSOL (CUB, ImageNet)
 }
 
 
