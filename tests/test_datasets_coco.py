@@ -98,7 +98,13 @@ def test_images_read_at_json_size(real_data):
     for image_id in source.ids:
         image = source.image(image_id)
         assert image.shape == (*sizes[image_id], 3) and image.dtype == np.uint8
-        assert source.gt_mask(image_id) is None
+        # rendered from the instances JSON (coco_prepare's rules): 0, present classes, 255
+        gt = source.gt_mask(image_id)
+        assert gt.shape == sizes[image_id] and gt.dtype == np.uint8
+        assert set(np.unique(gt)) <= {0, 255, *source.labels(image_id)}
+        assert set(source.labels(image_id)) - set(np.unique(gt)) <= {
+            source.cat_id_to_label[a['category_id']]
+            for a in source.coco.imgToAnns[source.coco_image_id(image_id)] if a['iscrowd']}
 
 
 def test_crowd_annotation_counts_as_present(tmp_path):
@@ -147,3 +153,30 @@ def test_not_json(tmp_path):
     ann_file.write_text('{"images": [')
     with pytest.raises(DatasetError, match=str(ann_file)):
         COCOSource(tmp_path, ann_file)
+
+
+def test_split_or_paths_not_both(real_data):
+    image_dir, ann_file = icevision(real_data)
+    with pytest.raises(DatasetError, match='not both'):
+        COCOSource(image_dir, ann_file, data_root=image_dir.parent, split='samples')
+    with pytest.raises(DatasetError, match='needs data_root'):
+        COCOSource(split='train2014')
+
+
+def test_paths_relative_to_data_root(real_data):
+    root = real_data / 'icevision' / 'samples'
+    source = COCOSource('images', 'annotations.json', data_root=root)
+    assert source.image_dir == root / 'images' and len(source) == 5
+
+
+def test_data_root_option_moves_the_prepared_folder():
+    """--data-root DIR moves the COCO root and its prepared folder DIR_wsss together."""
+    from mmengine.config import Config
+    from stage1_cam.datasets.classification import with_data_root
+    from conftest import REPO_ROOT
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs' / 'stage1' / 'bas_resnet50_coco.py'))
+    source = cfg.train_dataloader.dataset.source
+    assert (source.data_root, source.prepared_root) == ('data/coco', 'data/coco_wsss')
+    moved = with_data_root(source, '/mnt/coco')
+    assert (moved['data_root'], moved['prepared_root'], moved['split']) == \
+        ('/mnt/coco', '/mnt/coco_wsss', 'train2014')

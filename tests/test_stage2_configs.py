@@ -24,6 +24,7 @@ EXPECTED = {
     'deeplabv3plus_r101_coco': ('DepthwiseSeparableASPPHead', 81, 'COCOObjectLabelDirDataset',
                                 100000),
     'deeplabv2_mobilenetv2_demo': ('ASPPV2Head', 7, 'DemoLabelDirDataset', 300),
+    'deeplabv2_mobilenetv2_coco_demo': ('ASPPV2Head', 81, 'COCOObjectLabelDirDataset', 300),
 }
 
 

@@ -5,26 +5,15 @@ The foreground names must equal the ``class_names`` stage 1 writes into a
 pseudo-label manifest (the image source's class names): that equality is how
 a label folder is matched to a dataset.
 """
+from stage1_cam.datasets.coco import COCO_CLASSES
 from stage1_cam.datasets.demo import DEMO_CLASSES
 from stage1_cam.datasets.voc import VOC_CLASSES
 from stage1_cam.io import voc_palette
 
 BACKGROUND = 'background'
 
-# COCO 2014/2017 instance categories sorted by category id (1..90 with gaps),
-# i.e. the contiguous labels 1..80 that stage1_cam.datasets.coco assigns.
-COCO_CLASSES = (
-    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat',
-    'traffic light', 'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat',
-    'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe', 'backpack',
-    'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard', 'sports ball',
-    'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket',
-    'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
-    'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair',
-    'couch', 'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse',
-    'remote', 'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
-    'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier',
-    'toothbrush')
+# COCO_CLASSES: the 80 instance categories sorted by category id (1..90 with
+# gaps), i.e. the contiguous labels 1..80 that stage1_cam.datasets.coco assigns.
 
 
 def palette(num_classes):

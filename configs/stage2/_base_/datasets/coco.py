@@ -1,11 +1,16 @@
 # MS COCO 2014 as COCO-object (background + 80 classes): train on stage 1's
-# pseudo-labels for train2014 (the images with at least one annotation, the
-# ones stage 1 labels), evaluate on val2014 GT rendered as class-index PNGs
-# (0 background, 1..80 in category-id order, 255 ignored), the format WSSS
-# papers evaluate COCO in. Without a split list the ids are the label files of
-# ann_dir. Augmentation as VOC.
+# pseudo-labels for train2014 (the 82,081 images with at least one annotation,
+# the ones stage 1 labels), evaluate on the 40,137 annotated val2014 images
+# with GT rendered by tools/prepare_coco.py as class-index PNGs (0 background,
+# 1..80 in category-id order, 255 ignored: crowd regions by default), the
+# format WSSS papers evaluate COCO in.
+#   data_root:     the COCO download (train2014/, val2014/), read only;
+#   prepared_root: tools/prepare_coco.py --coco-root data/coco --out data/coco_wsss
+#                  (id lists <split>.txt, SegmentationClass/val2014/).
+# --data-root DIR moves both (DIR and DIR_wsss). Augmentation as VOC.
 dataset_type = 'COCOObjectLabelDirDataset'
 data_root = 'data/coco'
+prepared_root = data_root + '_wsss'
 pseudo_label_dir = 'work_dirs/pseudo_labels/coco_train2014'
 crop_size = (321, 321)
 train_pipeline = [
@@ -30,7 +35,7 @@ train_dataloader = dict(
         type=dataset_type,
         img_dir=data_root + '/train2014',
         ann_dir=pseudo_label_dir + '/labels',
-        split=None,
+        split=prepared_root + '/train2014.txt',
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
@@ -40,8 +45,8 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         img_dir=data_root + '/val2014',
-        ann_dir=data_root + '/SegmentationClass/val2014',
-        split=None,
+        ann_dir=prepared_root + '/SegmentationClass/val2014',
+        split=prepared_root + '/val2014.txt',
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
