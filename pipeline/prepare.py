@@ -3,7 +3,11 @@
 * ``demo``: generate the synthetic demo dataset (skipped when the folder
   already holds one made with the same settings);
 * ``voc``: check the VOC layout the configs read (images, split lists, the
-  ground truth of the scored split); VOC itself is never written into.
+  ground truth of the scored split); VOC itself is never written into;
+* ``coco``: ``tools/prepare_coco.py`` from ``data_root`` (read only) into
+  ``data_root + '_wsss'`` (labels, id lists, GT PNGs), as the COCO configs
+  expect; resumable;
+* ``coco_demo``: the COCO-format demo (generated when missing), then as ``coco``.
 """
 from pathlib import Path
 
@@ -46,7 +50,37 @@ def check_voc(dataset, step_dir, workers, force=False):
     return {'kind': 'voc', 'data_root': str(root), 'changed': False, 'splits': splits}
 
 
-PREPARERS = {'demo': prepare_demo, 'voc': check_voc}
+def prepare_coco_root(dataset, step_dir, workers, force=False):
+    from stage1_cam.datasets.coco_prepare import prepare_coco
+    root = Path(dataset.data_root)
+    out = Path(dataset.get('prepared_root') or f'{root}_wsss')
+    options = dict(dataset.get('prepare') or {})
+    manifest = prepare_coco(root, out, workers=workers, overwrite=force,
+                            splits=tuple(options.get('splits', ('train2014', 'val2014'))),
+                            gt_splits=tuple(options.get('gt_splits', ('train2014', 'val2014'))),
+                            crowd=options.get('crowd', 'ignore'))
+    return {'kind': dataset.kind, 'data_root': str(root), 'prepared_root': str(out),
+            'changed': True,
+            'splits': {name: {k: v for k, v in split.items() if not isinstance(v, (list, dict))}
+                       for name, split in manifest['splits'].items()}}
+
+
+def prepare_coco_demo(dataset, step_dir, workers, force=False):
+    from stage1_cam.datasets.demo_coco import META_FILE, generate_coco_demo
+    from stage1_cam.io import read_json
+    root = Path(dataset.data_root)
+    wanted = dict(dataset.get('generate') or {})
+    meta_path = root / META_FILE
+    meta = read_json(meta_path) if meta_path.is_file() else {}
+    if force or not meta.get('complete') or any(
+            meta.get(k) != (list(v) if isinstance(v, tuple) else v) for k, v in wanted.items()):
+        generate_coco_demo(root, **wanted)
+    summary = prepare_coco_root(dataset, step_dir, workers, force=force)
+    return {**summary, 'generate': wanted}
+
+
+PREPARERS = {'demo': prepare_demo, 'voc': check_voc, 'coco': prepare_coco_root,
+             'coco_demo': prepare_coco_demo}
 
 
 def prepare_dataset(dataset, step_dir, workers, force=False):

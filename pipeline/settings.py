@@ -22,7 +22,7 @@ from pathlib import Path
 from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
-DATASET_KINDS = ('demo', 'voc')
+DATASET_KINDS = ('demo', 'voc', 'coco', 'coco_demo')
 METHOD_TITLES = {'cam': 'CAM', 'bas': 'BAS', 'icl': 'ICL', 'bas_icl': 'BAS+ICL'}
 
 

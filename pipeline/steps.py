@@ -58,6 +58,14 @@ def _last_checkpoint(work_dir):
     return path if path.is_file() else None
 
 
+def _device(name):
+    """'auto' -> cuda when torch sees a GPU, else cpu."""
+    if name != 'auto':
+        return name
+    import torch
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+
 def train_cam(ctx, method, force=False):
     from stage1_cam.training import train
     out = ctx.step_dir('train_cam', method)
@@ -80,7 +88,8 @@ def make_pseudo_labels(ctx, method, force=False):
     manifest = run_from_config(stage1_config(ctx.settings, method), checkpoint, out,
                                split=ctx.settings.get('label_split'), data_root=ctx.data_root,
                                workers=ctx.workers, save_cams=True, overwrite=force,
-                               cfg_options=stage1_options(ctx.settings, method))
+                               cfg_options=stage1_options(ctx.settings, method),
+                               device=_device(ctx.settings.get('pseudo_label_device', 'auto')))
     if manifest['num_failed']:
         raise RuntimeError(f'{manifest["num_failed"]} of {manifest["num_images"]} images failed '
                            f'in {out} (listed in its manifest.json); fix them and re-run.')

@@ -140,3 +140,22 @@ def test_bad_settings_fail_before_any_work(tmp_path):
     assert proc.returncode != 0
     assert "unknown method(s) ['gradcam']" in proc.stderr
     assert not (tmp_path / 'w').exists()
+
+
+def test_coco_demo_prepare_step_writes_the_prepared_folder(tmp_path, capsys):
+    """The COCO kinds run prepare_coco into data_root + '_wsss', where the COCO
+    configs read labels, id lists and GT; the COCO folder itself is only read."""
+    data_root = tmp_path / 'coco'
+    run_pipeline(str(REPO / 'configs' / 'pipeline' / 'coco_demo.py'), tmp_path / 'work',
+                 methods=['bas'], data_root=data_root, only_step='prepare', workers=0,
+                 cfg_options={'dataset.generate': dict(num_train=8, num_val=4,
+                                                       image_size=(64, 64))})
+    record = json.loads((tmp_path / 'work' / 'prepare' / 'step.json').read_text())
+    prepared = Path(record['result']['prepared_root'])
+    assert prepared == tmp_path / 'coco_wsss'
+    for name in ('categories.json', 'labels_train2014.json', 'train2014.txt', 'val2014.txt'):
+        assert (prepared / name).is_file(), name
+    gt = sorted((prepared / 'SegmentationClass' / 'val2014').glob('*.png'))
+    assert gt and len(gt) == len((prepared / 'val2014.txt').read_text().split())
+    assert record['result']['splits']['val2014']['complete'] is True
+    assert not any(p.name.endswith('.png') for p in (data_root / 'annotations').iterdir())
