@@ -5,8 +5,9 @@ Measures, on VOC-sized (500x375) images with smooth, realistic content:
 * one CRF per image over the background + the image's classes (3 labels)
   against one over all classes (21 labels), for both unary kinds
   (IRN ``label`` preset, PSA/SEAM ``softmax`` preset);
-* 1 process against N worker processes (``multiprocessing.Pool``, N =
-  ``os.cpu_count()`` unless ``--workers``);
+* 1 worker process against N (``multiprocessing.Pool``, N = 2 unless
+  ``--workers``; goal: >= 1.8x on 2 workers of an idle machine), alternating
+  per repetition so the speed-up compares runs measured side by side;
 * the IRN confident-region scheme (``make_pseudo_label``: 2 CRFs per image)
   at VOC size and at COCO's common 640x480 size (bg + 3 classes, COCO's
   average is about 2.9 classes per image);
@@ -16,13 +17,12 @@ the measured N-worker rate) for VOC
 train_aug (10,582 images) and COCO train2014 (82,783 images). Writes
 ``benchmarks/results/crf.json`` and prints a table.
 
-    python benchmarks/bench_crf.py                 # 8 images, about 2-4 min on 2 cores
-    python benchmarks/bench_crf.py --images 32 --workers 16
+    OMP_NUM_THREADS=1 python3 benchmarks/bench_crf.py [--quick]   # full: 8 images x 3 repeats
+    OMP_NUM_THREADS=1 python3 benchmarks/bench_crf.py --images 32 --workers 16
 """
 import argparse
 import multiprocessing as mp
 import os
-import platform
 import sys
 import time
 
@@ -30,10 +30,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
-
-from stage1_cam.io import write_json  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import finish_machine_info, machine_info, markdown_table, write_result  # noqa: E402
 from stage1_cam.refine import background_scores, dense_crf, make_pseudo_label  # noqa: E402
 
 VOC_TRAIN_AUG = 10582
@@ -142,42 +140,71 @@ def _timed(fn, tasks, pool=None):
     else:
         cpu = pool.map(fn, tasks, chunksize=1)
     wall = time.perf_counter() - start
-    return {'images': len(tasks), 'wall_s': round(wall, 3),
-            'seconds_per_image': round(wall / len(tasks), 4),
-            'cpu_seconds_per_image': round(float(np.mean(cpu)), 4),
-            'images_per_second': round(len(tasks) / wall, 3)}
+    return {'images': len(tasks), 'wall_s': wall, 'cpu_s': float(np.sum(cpu))}
 
 
-def measure(scenes, workers, coco_scenes, progress=print):
+def _aggregate(runs):
+    """One row from repeated runs: medians of wall and CPU seconds per image."""
+    images = runs[0]['images']
+    wall = float(np.median([r['wall_s'] for r in runs])) / images
+    cpu = float(np.median([r['cpu_s'] for r in runs])) / images
+    return {'images': images, 'repeats': len(runs), 'seconds_per_image': round(wall, 4),
+            'cpu_seconds_per_image': round(cpu, 4), 'images_per_second': round(1 / wall, 3)}
+
+
+def _speedup(single, parallel):
+    """Median over repetitions of (1-worker wall time / N-worker wall time)."""
+    return round(float(np.median([a['wall_s'] / b['wall_s'] for a, b in zip(single, parallel)])),
+                 3)
+
+
+def measure(scenes, workers, coco_scenes, repeats, progress=print):
+    """All CRF rows. 1 and N workers both run through a process pool (same
+    pickling and dispatch), alternating per repetition, so the speed-up is a
+    ratio of runs measured next to each other."""
     global _SCENES
     _SCENES = scenes
     rows = []
     ctx = mp.get_context('fork') if 'fork' in mp.get_all_start_methods() else mp.get_context()
     configs = [(kind, labels) for labels in (None, VOC_CLASSES) for kind in ('label', 'softmax')]
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(scenes,)) as pool:
-        pool.map(_run_crf, [(0, 'softmax', None)] * workers)  # warm the workers up
+    with ctx.Pool(1, initializer=_init_worker, initargs=(scenes,)) as one, \
+            ctx.Pool(workers, initializer=_init_worker, initargs=(scenes,)) as many:
+        for pool in (one, many):
+            pool.map(_run_crf, [(0, 'softmax', None)] * workers)  # warm the workers up
+        pools = {1: one, workers: many}
         for kind, all_classes in configs:
             tasks = [(i, kind, all_classes) for i in range(len(scenes))]
             n_labels = (all_classes or scenes[0][2].size) + 1
+            runs = {1: [], workers: []}
+            for rep in range(repeats):
+                for procs in ((1, workers) if rep % 2 == 0 else (workers, 1)):
+                    runs[procs].append(_timed(_run_crf, tasks, pools[procs]))
             for procs in (1, workers):
-                result = _timed(_run_crf, tasks, pool if procs > 1 else None)
                 rows.append(dict(kind=kind, labels=n_labels,
                                  label_set='all classes' if all_classes else 'present classes',
-                                 size='500x375', workers=procs, **result))
+                                 size='500x375', workers=procs, **_aggregate(runs[procs]),
+                                 speedup_vs_1_worker=_speedup(runs[1], runs[procs])))
                 progress(rows[-1])
-        irn = {}
-        for procs in (1, workers):
-            irn[procs] = _timed(_run_irn, list(range(len(scenes))), pool if procs > 1 else None)
-            progress({'scheme': 'irn', 'size': '500x375', 'workers': procs, **irn[procs]})
-    coco = {}
+        irn = _irn_rows(pools, list(range(len(scenes))), workers, repeats)
+        progress({'scheme': 'irn', 'size': '500x375', **irn})
     _SCENES = coco_scenes
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(coco_scenes,)) as pool:
-        pool.map(_run_crf, [(0, 'softmax', None)] * workers)
-        for procs in (1, workers):
-            coco[procs] = _timed(_run_irn, list(range(len(coco_scenes))),
-                                 pool if procs > 1 else None)
-            progress({'scheme': 'irn', 'size': '640x480', 'workers': procs, **coco[procs]})
+    with ctx.Pool(1, initializer=_init_worker, initargs=(coco_scenes,)) as one, \
+            ctx.Pool(workers, initializer=_init_worker, initargs=(coco_scenes,)) as many:
+        for pool in (one, many):
+            pool.map(_run_crf, [(0, 'softmax', None)] * workers)
+        coco = _irn_rows({1: one, workers: many}, list(range(len(coco_scenes))), workers, repeats)
+        progress({'scheme': 'irn', 'size': '640x480', **coco})
     return rows, irn, coco
+
+
+def _irn_rows(pools, tasks, workers, repeats):
+    runs = {1: [], workers: []}
+    for rep in range(repeats):
+        for procs in ((1, workers) if rep % 2 == 0 else (workers, 1)):
+            runs[procs].append(_timed(_run_irn, tasks, pools[procs]))
+    out = {str(procs): _aggregate(runs[procs]) for procs in (1, workers)}
+    out[str(workers)]['speedup_vs_1_worker'] = _speedup(runs[1], runs[workers])
+    return out
 
 
 def extrapolate(cpu_per_image, rate_n, count):
@@ -190,30 +217,37 @@ def extrapolate(cpu_per_image, rate_n, count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--images', type=int, default=8, help='images per measurement')
+    parser.add_argument('--quick', action='store_true',
+                        help='4 VOC-sized and 2 COCO-sized images, 1 repetition')
+    parser.add_argument('--images', type=int, default=None,
+                        help='VOC-sized images per measurement (default 8, quick 4)')
     parser.add_argument('--coco-images', type=int, default=None,
-                        help='640x480 images for the COCO estimate (default: --images / 2)')
-    parser.add_argument('--workers', type=int, default=os.cpu_count(),
-                        help='processes of the parallel runs (default: os.cpu_count())')
-    parser.add_argument('--out', default=os.path.join(REPO_ROOT, 'benchmarks', 'results',
-                                                      'crf.json'))
+                        help='640x480 images for the COCO estimate '
+                             '(default: max(--workers, --images / 2))')
+    parser.add_argument('--repeats', type=int, default=None,
+                        help='alternating 1-worker / N-worker repetitions (default 3, quick 1)')
+    parser.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1),
+                        help='processes of the parallel runs (default 2, the goal\'s setting)')
+    parser.add_argument('--out', default=None)
     args = parser.parse_args()
-    coco_count = args.coco_images or max(1, args.images // 2)
+    images = args.images or (4 if args.quick else 8)
+    repeats = args.repeats or (1 if args.quick else 3)
+    coco_count = args.coco_images or max(args.workers, images // 2)
 
-    scenes = [make_scene(i) for i in range(args.images)]
+    machine = machine_info()
+    scenes = [make_scene(i) for i in range(images)]
     coco_scenes = [make_scene(1000 + i, 480, 640, n_objects=3, num_classes=80)
                    for i in range(coco_count)]
-    load_before = os.getloadavg() if hasattr(os, 'getloadavg') else None
-    print(f'{args.images} VOC-sized and {coco_count} COCO-sized images; '
-          f'{args.workers} worker processes; {os.cpu_count()} CPUs')
-    rows, irn, coco = measure(scenes, args.workers, coco_scenes,
+    print(f'{images} VOC-sized and {coco_count} COCO-sized images; {args.workers} worker '
+          f'processes; {os.cpu_count()} CPUs; {repeats} repetition(s)')
+    rows, irn, coco = measure(scenes, args.workers, coco_scenes, repeats,
                               progress=lambda r: print('  measured', r, flush=True))
 
-    n = args.workers
+    n = str(args.workers)
     estimates = {
-        'voc_train_aug': extrapolate(irn[1]['cpu_seconds_per_image'],
+        'voc_train_aug': extrapolate(irn['1']['cpu_seconds_per_image'],
                                      irn[n]['images_per_second'], VOC_TRAIN_AUG),
-        'coco_train': extrapolate(coco[1]['cpu_seconds_per_image'],
+        'coco_train': extrapolate(coco['1']['cpu_seconds_per_image'],
                                   coco[n]['images_per_second'], COCO_TRAIN),
     }
     by_key = {(r['kind'], r['labels'], r['workers']): r for r in rows}
@@ -222,43 +256,49 @@ def main():
         estimates[f'voc_train_aug_all_classes_{kind}_2crf'] = {
             'images': VOC_TRAIN_AUG,
             'cpu_hours': round(2 * single_all * VOC_TRAIN_AUG / 3600, 2)}
+    present_vs_all = {kind: round(by_key[(kind, VOC_CLASSES + 1, 1)]['cpu_seconds_per_image']
+                                  / by_key[(kind, 3, 1)]['cpu_seconds_per_image'], 2)
+                      for kind in ('label', 'softmax')}
+    speedups = [r['speedup_vs_1_worker'] for r in rows if r['workers'] == args.workers]
+    speedups += [irn[n]['speedup_vs_1_worker'], coco[n]['speedup_vs_1_worker']]
+    table = markdown_table(
+        ['CRF', 'labels', 'size', 'workers', 'img/s', 'wall s/img', 'CPU s/img',
+         'speed-up vs 1 worker'],
+        [[r['kind'], f'{r["labels"]} ({r["label_set"]})', r['size'], r['workers'],
+          r['images_per_second'], r['seconds_per_image'], r['cpu_seconds_per_image'],
+          r['speedup_vs_1_worker']] for r in rows]
+        + [['IRN scheme (2 label-CRFs)', f'{labels}', size, procs, r['images_per_second'],
+            r['seconds_per_image'], r['cpu_seconds_per_image'], r.get('speedup_vs_1_worker', 1.0)]
+           for labels, size, table_ in ((3, '500x375', irn), (4, '640x480', coco))
+           for procs, r in table_.items()])
+    table += '\n' + markdown_table(
+        ['dataset', 'images', 'CPU-hours (IRN scheme, present classes)',
+         f'wall-hours on {n} workers (this machine)'],
+        [['VOC train_aug', VOC_TRAIN_AUG, estimates['voc_train_aug']['cpu_hours'],
+          estimates['voc_train_aug']['wall_hours_n_workers']],
+         ['COCO train2014', COCO_TRAIN, estimates['coco_train']['cpu_hours'],
+          estimates['coco_train']['wall_hours_n_workers']]])
     result = {
         'benchmark': 'dense CRF (pydensecrf2), 10 mean-field iterations',
-        'machine': {'cpus': os.cpu_count(), 'platform': platform.platform(),
-                    'processor': platform.processor() or None,
-                    'load_average_before': load_before,
-                    'load_average_after': os.getloadavg() if load_before else None,
-                    'note': 'a load average above the CPU count means other jobs shared '
-                            'the cores: times are then upper bounds and the N-worker '
-                            'speed-up is understated'},
-        'settings': {'images': args.images, 'coco_images': coco_count, 'workers': n,
-                     'voc_size': '500x375', 'coco_size': '640x480',
+        'quick': args.quick,
+        'settings': {'images': images, 'coco_images': coco_count, 'workers': args.workers,
+                     'repeats': repeats, 'voc_size': '500x375', 'coco_size': '640x480',
                      'present_classes_voc': 2, 'present_classes_coco': 3},
         'crf': rows,
-        'irn_scheme_voc': {str(k): v for k, v in irn.items()},
-        'irn_scheme_coco': {str(k): v for k, v in coco.items()},
+        'irn_scheme_voc': irn,
+        'irn_scheme_coco': coco,
+        'all_over_present_cpu_ratio': present_vs_all,
         'estimates': estimates,
+        'goals': {f'speedup_{n}_workers_ge_1.8': min(speedups) >= 1.8,
+                  'min_speedup': min(speedups)},
+        'table': table,
+        'machine': finish_machine_info(machine),
     }
-    write_json(args.out, result)
-
+    path = write_result('crf', result, args.out)
     print()
-    print(f'{"kind":8} {"labels":>6} {"workers":>7} {"wall s/img":>10} {"CPU s/img":>10} '
-          f'{"img/s":>8}')
-    for r in rows:
-        print(f'{r["kind"]:8} {r["labels"]:>6} {r["workers"]:>7} '
-              f'{r["seconds_per_image"]:>10.3f} {r["cpu_seconds_per_image"]:>10.3f} '
-              f'{r["images_per_second"]:>8.2f}')
-    for name, table in (('IRN scheme 500x375 (2 CRFs, 3 labels)', irn),
-                        ('IRN scheme 640x480 (2 CRFs, 4 labels)', coco)):
-        for procs, r in table.items():
-            print(f'{name}, {procs} worker(s): {r["seconds_per_image"]:.3f} wall s/img, '
-                  f'{r["cpu_seconds_per_image"]:.3f} CPU s/img, {r["images_per_second"]:.2f} img/s')
-    print()
-    for name, e in estimates.items():
-        wall = f', {e["wall_hours_n_workers"]} h wall on {n} workers' \
-            if 'wall_hours_n_workers' in e else ''
-        print(f'{name}: {e["images"]} images, {e["cpu_hours"]} CPU-hours{wall}')
-    print(f'\nwrote {args.out}')
+    print(table)
+    print(f'all classes / present classes CPU time: {present_vs_all}')
+    print(f'wrote {path}')
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ apart so the same counts give mIoU over the pixels a label decides, its
 coverage, and the two other conventions in use (255 as background, as IRN's
 ``eval_sem_seg``; 255 as a miss, as MMSegmentation's ``IoUMetric``).
 """
+import logging
 import math
 
 import numpy as np
@@ -14,6 +15,8 @@ import numpy as np
 from .io import IGNORE_INDEX, atomic_path
 
 UNCERTAIN_MODES = ('exclude', 'background', 'miss')
+
+logger = logging.getLogger(__name__)
 
 
 class ConfusionMatrix:
@@ -320,36 +323,78 @@ def _ids_with_files(folder, suffix, source):
     return ids
 
 
+def _failure(failed, image_id, err):
+    """Record one image that could not be scored; the sweep goes on without it."""
+    failed[image_id] = f'{type(err).__name__}: {err}'
+    logger.error('image %s skipped: %s', image_id, failed[image_id])
+
+
+def _check_scored(ids, failed, folder):
+    if len(failed) == len(ids):
+        first = next(iter(failed.values()))
+        raise ValueError(f'none of the {len(ids)} images of {folder} could be scored; the first '
+                         f'error: {first}')
+
+
+# Per-image problems (a corrupt file, a mask of the wrong size) skip the image;
+# they are counted in the result, and tools/eval_labels.py exits non-zero.
+IMAGE_ERRORS = (ValueError, OSError)
+
+
+def _read_maps(path):
+    """(maps float32 (K, H, W), classes int64) of one maps file; ValueError naming it."""
+    import zipfile
+    try:
+        with np.load(path) as data:
+            return data['maps'].astype(np.float32), data['classes'].astype(np.int64)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f'cannot read maps file {path} ({type(err).__name__}: {err}); '
+                         'delete it and re-run tools/make_pseudo_labels.py --save-cams.') from err
+
+
 def evaluate_seed_dir(cams_dir, source, thresholds=None, progress=True):
     """Threshold sweep over ``cams_dir/<id>.npz`` against the source's GT.
 
     Only ids of the split with a maps file count; ``num_missing`` says how
-    many had none.
+    many had none. Images whose maps or GT cannot be read, or disagree in
+    size, are skipped and listed in ``failed`` (``num_failed``).
     """
     from pathlib import Path
 
     from tqdm import tqdm
     ids = _ids_with_files(cams_dir, '.npz', source)
+    failed = {}
 
     def items():
         for image_id in tqdm(ids, desc='seed sweep', unit='img', disable=not progress):
-            with np.load(Path(cams_dir) / f'{image_id}.npz') as data:
-                maps = data['maps'].astype(np.float32)
-                classes = data['classes'].astype(np.int64)
-            yield maps, classes, _gt_or_error(source, image_id)
+            path = Path(cams_dir) / f'{image_id}.npz'
+            try:
+                maps, classes = _read_maps(path)
+                gt = _gt_or_error(source, image_id)
+                if maps.ndim != 3 or maps.shape[1:] != gt.shape or len(maps) != len(classes):
+                    raise ValueError(f'maps {path} have shape {maps.shape} for {len(classes)} '
+                                     f'classes, but the GT of {image_id!r} is {gt.shape}; '
+                                     'remake the maps from this dataset.')
+            except IMAGE_ERRORS as err:
+                _failure(failed, image_id, err)
+                continue
+            yield maps, classes, gt
 
     result = threshold_sweep(items(), thresholds, num_classes=source.num_classes + 1)
+    _check_scored(ids, failed, cams_dir)
     matrices = result.pop('matrices')
     result['best'] = matrices[result['best_index']].to_dict(source.class_names)
     result.pop('best_iou')  # in 'best', by name
     result['miou'] = [None if not math.isfinite(m) else float(m) for m in result['miou']]
     result['num_missing'] = len(source.ids) - len(ids)
+    result.update(num_failed=len(failed), failed=failed)
     return result
 
 
 def evaluate_label_dir(labels_dir, source, progress=True):
     """mIoU of ``labels_dir/<id>.png`` against GT; 255 predictions excluded
-    (and their share reported), also the 255-as-background convention."""
+    (and their share reported), also the 255-as-background convention.
+    Unreadable or mis-sized labels / GT are skipped and listed in ``failed``."""
     from pathlib import Path
 
     from tqdm import tqdm
@@ -357,9 +402,24 @@ def evaluate_label_dir(labels_dir, source, progress=True):
     from .io import read_label_png
     ids = _ids_with_files(labels_dir, '.png', source)
     matrix = ConfusionMatrix(source.num_classes + 1)
+    failed = {}
     for image_id in tqdm(ids, desc='label mIoU', unit='img', disable=not progress):
-        matrix.update(read_label_png(Path(labels_dir) / f'{image_id}.png'),
-                      _gt_or_error(source, image_id))
+        path = Path(labels_dir) / f'{image_id}.png'
+        try:
+            label = read_label_png(path)
+            gt = _gt_or_error(source, image_id)
+            if label.shape != gt.shape:
+                raise ValueError(f'label {path} is {label.shape[1]}x{label.shape[0]} but the GT '
+                                 f'of {image_id!r} is {gt.shape[1]}x{gt.shape[0]} (WxH); remake '
+                                 'the label from this dataset.')
+            try:
+                matrix.update(label, gt)
+            except ValueError as err:  # classes outside the dataset's
+                raise ValueError(f'{path}: {err}; remake the label from this dataset.') from err
+        except IMAGE_ERRORS as err:
+            _failure(failed, image_id, err)
+    _check_scored(ids, failed, labels_dir)
     result = matrix.to_dict(source.class_names)
     result['num_missing'] = len(source.ids) - len(ids)
+    result.update(num_failed=len(failed), failed=failed)
     return result

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 
+from .datasets.base import refuse_dataset_path
 from .evaluation import evaluate_label_dir, evaluate_seed_dir, plot_sweep
 from .io import write_json
 
@@ -10,12 +11,15 @@ def build_eval_source(config, split=None, data_root=None, cfg_options=None):
     """The image source of a stage-1 config (its pseudo-label source), for its GT."""
     from mmengine.config import Config
 
+    from .config_check import validate_stage1_config
     from .datasets.classification import build_source
     from .pseudo_labels import source_config
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    return build_source(source_config(cfg, split=split, data_root=data_root))
+    source_cfg = source_config(cfg, split=split, data_root=data_root)
+    validate_stage1_config(cfg, training=False, source_cfg=source_cfg)
+    return build_source(source_cfg)
 
 
 def format_table(class_names, iou):
@@ -36,9 +40,13 @@ def report_seeds(cams_dir, source, out_json=None, plot=None, thresholds=None):
                  f'{result["best_threshold"]:.2f} ({result["num_images"]} images)')
     names = ['background'] + list(source.class_names)
     lines.append(format_table(names, result['best']['iou']))
+    lines += failure_lines(result)
     out_json = Path(out_json or Path(cams_dir).parent / 'seed_eval.json')
+    plot = Path(plot or out_json.with_suffix('.png'))
+    refuse_dataset_path(out_json, source, '--out-json', is_file=True)
+    refuse_dataset_path(plot, source, '--plot', is_file=True)
     write_json(out_json, result)
-    plot_sweep(result, plot or out_json.with_suffix('.png'))
+    plot_sweep(result, plot)
     return result, '\n'.join(lines)
 
 
@@ -51,9 +59,22 @@ def report_labels(labels_dir, source, out_json=None):
              f'(coverage {100 * result["coverage"]:.2f}%); '
              f'with 255 as background: {100 * result["miou_uncertain_as_background"]:.2f} '
              f'({result["num_images"]} images)']
+    lines += failure_lines(result)
     out_json = Path(out_json or Path(labels_dir).parent / 'label_eval.json')
+    refuse_dataset_path(out_json, source, '--out-json', is_file=True)
     write_json(out_json, result)
     return result, '\n'.join(lines)
 
 
-__all__ = ['build_eval_source', 'report_seeds', 'report_labels']
+def failure_lines(result):
+    """'N of M images failed' and the first reasons, or nothing."""
+    failed = result.get('failed') or {}
+    if not failed:
+        return []
+    total = result['num_images'] + len(failed)
+    lines = [f'{len(failed)} of {total} images failed and are not in the scores above:']
+    lines += [f'  {image_id}: {reason}' for image_id, reason in list(failed.items())[:10]]
+    return lines
+
+
+__all__ = ['build_eval_source', 'report_seeds', 'report_labels', 'failure_lines']

@@ -1,7 +1,8 @@
 """Activation maps of a trained classifier: multi-scale + flip, normalised, fused.
 
 For each scale s (1.0, 0.5, 1.5, 2.0 by default, as IRN and BAS) the image
-is resized (bicubic), run together with its horizontal flip, the flip's map
+is resized (bicubic), run together with its horizontal flip (one batch of 2
+per scale; ``batch_views=False`` runs one view at a time), the flip's map
 is flipped back and added, and the result is resized to the image size and
 summed over scales. Only the image's ground-truth classes are kept, each
 divided by its maximum (the reference's ``max + 1e-5``).
@@ -45,24 +46,41 @@ def max_normalise(maps, eps=1e-5):
     return maps / (peak[:, None, None] + eps)
 
 
-def _views_at_scale(model, image, scale):
-    """Summed activation maps of the image and its flip at one scale (dict of (C, h, w))."""
+def _views_at_scale(model, image, scale, batch_views=True):
+    """Summed activation maps of the image and its flip at one scale (dict of (C, h, w)).
+
+    ``batch_views``: both views in one forward pass (a batch of 2), else one
+    pass per view. Eval-mode layers treat batch items independently, so the
+    two agree to float rounding. One pass of 2 pays the per-pass overhead
+    once and gives a GPU more work at a time; on a CPU the two are about
+    even (benchmarks/bench_maps.py).
+    """
     height, width = image.shape[:2]
     size = (max(1, round(height * scale)), max(1, round(width * scale)))
     scaled = to_chw_tensor(resize_image(image, size, 'bicubic'))
-    batch = torch.stack([scaled, scaled.flip(-1)])
     device = next(model.parameters()).device
-    inputs = model.data_preprocessor({'inputs': batch.to(device)}, False)['inputs']
-    outputs = model.activation_maps(inputs)
-    return {kind: (maps[0] + maps[1].flip(-1)) for kind, maps in outputs.items()
-            if kind in ('bas', 'cam')}
+    views = [torch.stack([scaled, scaled.flip(-1)])] if batch_views \
+        else [scaled[None], scaled.flip(-1)[None]]
+    outputs = {}
+    for batch in views:
+        inputs = model.data_preprocessor({'inputs': batch.to(device)}, False)['inputs']
+        for kind, maps in model.activation_maps(inputs).items():
+            if kind in ('bas', 'cam'):
+                outputs.setdefault(kind, []).append(maps)
+    summed = {}
+    for kind, maps in outputs.items():
+        maps = torch.cat(maps)  # view 0 is the image, view 1 its flip: flip it back
+        summed[kind] = maps[0] + maps[1].flip(-1)
+    return summed
 
 
 @torch.no_grad()
-def multiscale_maps(model, image, classes, kind='bas', scales=DEFAULT_SCALES):
+def multiscale_maps(model, image, classes, kind='bas', scales=DEFAULT_SCALES, batch_views=True):
     """(K, H, W) float32 maps of ``classes`` (1-based), max-normalised per class.
 
     ``kind``: 'bas', 'cam' or 'fused' (see the module docstring).
+    ``batch_views``: run each scale's image and flip as one batch (default)
+    or one at a time (same maps; see ``_views_at_scale``).
     """
     if kind not in MAP_KINDS:
         raise ValueError(f'unknown map kind {kind!r}; choose one of {MAP_KINDS}')
@@ -73,7 +91,7 @@ def multiscale_maps(model, image, classes, kind='bas', scales=DEFAULT_SCALES):
     wanted = ('bas', 'cam') if kind == 'fused' else (kind,)
     totals = {}
     for scale in scales:
-        views = _views_at_scale(model, image, scale)
+        views = _views_at_scale(model, image, scale, batch_views)
         missing = [k for k in wanted if k not in views]
         if missing:
             raise ValueError(f'{type(model).__name__} gives no {missing[0]!r} maps; '

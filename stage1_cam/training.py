@@ -1,9 +1,12 @@
 """Train a stage-1 classifier with mmengine's Runner (``tools/train_cam.py``)."""
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from .checkpoint import allow_mmengine_checkpoints
+from .config_check import validate_stage1_config
 from .datasets.classification import with_data_root
+from .rng_state import RandomStateHook
 from .runner_options import set_resume_and_amp, set_work_dir_and_launcher
 
 
@@ -24,13 +27,27 @@ def load_config(config, work_dir=None, resume=False, cfg_options=None, launcher=
         cfg.merge_from_dict(cfg_options)
     set_work_dir_and_launcher(cfg, config, work_dir, launcher)
     set_resume_and_amp(cfg, resume, amp)
+    add_random_state_hook(cfg)
     return cfg
+
+
+def add_random_state_hook(cfg):
+    """Every stage-1 run keeps its generators' states in its checkpoints, so that
+    ``--resume`` gives the uninterrupted run's result (``rng_state.py``)."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') in ('RandomStateHook', RandomStateHook) for h in hooks):
+        hooks.append(dict(type='RandomStateHook'))
+    cfg.custom_hooks = hooks
 
 
 def train(config, **kwargs):
     """Build the Runner from ``config`` (a path) and train; returns the Runner."""
     cfg = load_config(config, **kwargs)
+    validate_stage1_config(cfg)  # before the Runner reads any data
     allow_mmengine_checkpoints()
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    # The Runner makes its scope the process-wide default; restore the caller's
+    # afterwards (stage 2 or another library may build from its own registries).
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        runner = Runner.from_cfg(cfg)
+        runner.train()
     return runner

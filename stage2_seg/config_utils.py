@@ -117,3 +117,30 @@ def check_num_classes(cfg):
                     f'({innermost_dataset(cfg[loader]["dataset"]).get("type")}) has '
                     f'{len(classes)} classes (background included); fix num_classes or the '
                     'dataset type in the config.')
+
+
+def _dataset_path(dataset_cfg, key):
+    """A dataset path as mmseg will use it: relative paths under its ``data_root``."""
+    value = dataset_cfg.get(key)
+    if not isinstance(value, str) or not value:
+        return None
+    root = dataset_cfg.get('data_root')
+    return Path(root) / value if root and not Path(value).is_absolute() else Path(value)
+
+
+def check_data_folders(cfg, loaders=('train_dataloader',)):
+    """The image and label folders of ``loaders`` exist: checked before the
+    Runner builds a model, with the flag that fixes each."""
+    for loader in loaders:
+        if cfg.get(loader) is None:
+            continue
+        dataset = innermost_dataset(cfg[loader]['dataset'])
+        img_dir, ann_dir = _dataset_path(dataset, 'img_dir'), _dataset_path(dataset, 'ann_dir')
+        if img_dir is not None and not img_dir.is_dir():
+            raise ConfigError(f'{loader}: image folder {img_dir} not found; pass the dataset '
+                              'folder with --data-root DIR, or fix data_root in the config.')
+        if ann_dir is not None and not ann_dir.is_dir():
+            fix = 'pass --pseudo-labels OUT (the --out-dir of tools/make_pseudo_labels.py)' \
+                if loader == 'train_dataloader' else 'pass --data-root DIR'
+            raise ConfigError(f'{loader}: label folder {ann_dir} not found; {fix}, or fix '
+                              'ann_dir in the config.')

@@ -20,7 +20,7 @@ from stage1_cam.checkpoint import allow_mmengine_checkpoints
 
 from stage1_cam.runner_options import set_resume_and_amp
 
-from .config_utils import check_num_classes, load, set_pseudo_labels
+from .config_utils import check_data_folders, check_num_classes, load, set_pseudo_labels
 
 
 def load_train_config(config, work_dir=None, resume=False, amp=False, cfg_options=None,
@@ -42,6 +42,7 @@ def load_train_config(config, work_dir=None, resume=False, amp=False, cfg_option
 def train(config, **kwargs):
     """Build the Runner from ``config`` (a path) and train; returns the Runner."""
     cfg = load_train_config(config, **kwargs)
+    check_data_folders(cfg, ('train_dataloader', 'val_dataloader'))
     allow_mmengine_checkpoints()
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -103,8 +103,8 @@ def test_cam_config_trains(demo_root, tmp_path):
 
 
 def test_class_count_mismatch_is_reported_before_training(demo_root, tmp_path):
-    from stage1_cam.datasets import DatasetError
-    with pytest.raises(DatasetError, match='num_classes=20'):
+    from stage1_cam.config_check import ConfigError
+    with pytest.raises(ConfigError, match='num_classes is 20 but the Demo source'):
         train(str(CONFIGS / 'bas_mobilenetv2_demo.py'), work_dir=str(tmp_path / 'bad'),
               data_root=str(demo_root),
               cfg_options={**FAST, 'train_dataloader.dataset.num_classes': 20,

@@ -17,7 +17,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
+from stage1_cam.config_check import ConfigError  # noqa: E402
+from stage1_cam.io import WriteError  # noqa: E402
 from stage1_cam.label_report import build_eval_source, report_labels, report_seeds  # noqa: E402
+
+# Errors whose message says what to fix (DatasetError is a ValueError): no traceback.
+USER_ERRORS = (ConfigError, ValueError, FileNotFoundError, WriteError)
 
 
 def parse_args():
@@ -39,15 +44,22 @@ def parse_args():
 
 def main():
     args = parse_args()
-    source = build_eval_source(args.config, split=args.split, data_root=args.data_root,
-                               cfg_options=args.cfg_options)
-    if args.cams:
-        start, stop, step = args.thresholds
-        thresholds = np.round(np.arange(start, stop + step / 2, step), 6)
-        _, text = report_seeds(args.cams, source, args.out_json, args.plot, thresholds)
-    else:
-        _, text = report_labels(args.labels, source, args.out_json)
+    try:
+        source = build_eval_source(args.config, split=args.split, data_root=args.data_root,
+                                   cfg_options=args.cfg_options)
+        if args.cams:
+            start, stop, step = args.thresholds
+            thresholds = np.round(np.arange(start, stop + step / 2, step), 6)
+            result, text = report_seeds(args.cams, source, args.out_json, args.plot, thresholds)
+        else:
+            result, text = report_labels(args.labels, source, args.out_json)
+    except USER_ERRORS as err:
+        sys.exit(f'error: {err}')
     print(text)
+    if result['num_failed']:
+        sys.exit(f'error: {result["num_failed"]} of {result["num_images"] + result["num_failed"]} '
+                 'images failed (listed above and under "failed" in the result JSON); fix them '
+                 'and re-run for a score over the whole split.')
 
 
 if __name__ == '__main__':

@@ -16,7 +16,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from mmengine.config import DictAction  # noqa: E402
 
-from stage1_cam.pseudo_labels import parse_shard, run_from_config  # noqa: E402
+from stage1_cam.config_check import ConfigError  # noqa: E402
+from stage1_cam.datasets import DatasetError  # noqa: E402
+from stage1_cam.io import WriteError  # noqa: E402
+from stage1_cam.models.backbones import WeightsError  # noqa: E402
+from stage1_cam.pseudo_labels import PseudoLabelError, parse_shard, run_from_config  # noqa: E402
+
+# Errors whose message says what to fix: printed without a traceback.
+USER_ERRORS = (ConfigError, DatasetError, PseudoLabelError, WriteError, WeightsError)
 
 
 def parse_args():
@@ -42,14 +49,21 @@ def parse_args():
 def main():
     args = parse_args()
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(message)s')
-    manifest = run_from_config(args.config, args.checkpoint, args.out_dir, split=args.split,
-                               data_root=args.data_root, workers=args.workers, shard=args.shard,
-                               save_cams=args.save_cams, overwrite=args.overwrite,
-                               cfg_options=args.cfg_options, device=args.device)
+    try:
+        manifest = run_from_config(args.config, args.checkpoint, args.out_dir, split=args.split,
+                                   data_root=args.data_root, workers=args.workers,
+                                   shard=args.shard, save_cams=args.save_cams,
+                                   overwrite=args.overwrite, cfg_options=args.cfg_options,
+                                   device=args.device)
+    except USER_ERRORS as err:
+        sys.exit(f'error: {err}')
     print(f'{manifest["num_done"]} of {manifest["num_images"]} images labelled, '
           f'{manifest["num_failed"]} failed -> {args.out_dir}')
     if manifest['num_failed']:
-        print('failed images: ' + ', '.join(sorted(manifest['failed'])[:10]), file=sys.stderr)
+        print(f'error: {manifest["num_failed"]} of {manifest["num_images"]} images failed '
+              f'(reasons under "failed" in the manifest of {args.out_dir}); fix or remove them '
+              'and re-run to label the rest: ' + ', '.join(sorted(manifest['failed'])[:10]),
+              file=sys.stderr)
         sys.exit(1)
 
 

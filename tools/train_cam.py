@@ -9,8 +9,15 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from stage1_cam.config_check import ConfigError  # noqa: E402
+from stage1_cam.datasets import DatasetError  # noqa: E402
+from stage1_cam.io import WriteError  # noqa: E402
+from stage1_cam.models.backbones import WeightsError  # noqa: E402
 from stage1_cam.runner_options import add_runner_arguments, export_local_rank  # noqa: E402
 from stage1_cam.training import train  # noqa: E402
+
+# Errors whose message says what to fix: printed without a traceback.
+USER_ERRORS = (ConfigError, DatasetError, WriteError, WeightsError)
 
 
 def parse_args():
@@ -25,8 +32,12 @@ def parse_args():
 
 def main():
     args = parse_args()
-    train(args.config, work_dir=args.work_dir, resume=args.resume, cfg_options=args.cfg_options,
-          launcher=args.launcher, data_root=args.data_root, amp=args.amp)
+    try:
+        train(args.config, work_dir=args.work_dir, resume=args.resume,
+              cfg_options=args.cfg_options, launcher=args.launcher, data_root=args.data_root,
+              amp=args.amp)
+    except USER_ERRORS as err:
+        sys.exit(f'error: {err}')
 
 
 if __name__ == '__main__':

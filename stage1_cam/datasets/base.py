@@ -110,6 +110,44 @@ def read_labels_json(path, expect_classes=None):
     return class_names, labels
 
 
+# Folders of a VOC-layout dataset that hold its images, annotations and ground
+# truth: no step ever writes into them.
+DATASET_SUBFOLDERS = ('JPEGImages', 'Annotations', 'SegmentationClass', 'SegmentationClassAug',
+                      'SegmentationObject', 'ImageSets')
+
+
+def dataset_folders(source):
+    """(root, folders): the dataset root (no output *is* it, nor directly inside
+    it) and the image/annotation/GT folders (nothing is written anywhere in them)."""
+    folders = []
+    root = getattr(source, 'data_root', None)
+    if root is not None:
+        root = Path(root).resolve()
+        names = DATASET_SUBFOLDERS + tuple(getattr(source, 'gt_dirs', ()))
+        folders += [root / name for name in names]
+    for attr in ('image_dir', 'gt_dir'):  # COCO-style sources
+        if getattr(source, attr, None) is not None:
+            folders.append(Path(getattr(source, attr)).resolve())
+    return root, folders
+
+
+def refuse_dataset_path(path, source, what, is_file=False):
+    """Raise DatasetError when writing ``path`` would write into the dataset.
+
+    ``what`` names the option that chose the path (e.g. '--out-dir'); a file
+    may not sit directly in the dataset root, a folder may not be the root.
+    """
+    path = Path(path).resolve()
+    root, folders = dataset_folders(source)
+    folder = path.parent if is_file else path
+    inside = [f for f in folders if folder == f or f in folder.parents]
+    if inside or (root is not None and folder == root):
+        raise DatasetError(
+            f'{what} {path} is inside the dataset folder {inside[0] if inside else root}, which '
+            'holds its images and ground truth and is never written into; choose a path '
+            'outside it.')
+
+
 class ImageSource:
     """Base class of VOC, COCO and demo sources; subclasses fill the fields
     and override ``image_path`` / ``gt_mask``."""
@@ -143,6 +181,31 @@ class ImageSource:
 
     def gt_mask(self, image_id):
         return None
+
+    def check_images(self, progress=True):
+        """Open every listed image's header (no decoding: about 0.1 ms each) and
+        raise one DatasetError listing those that are missing or not images.
+
+        Training calls this before the first step: a broken file must stop an
+        experiment up front, not be skipped silently (that would change the
+        training set) nor crash it hours in. A file corrupt past its header
+        still fails when it is loaded, with its name.
+        """
+        from tqdm import tqdm
+        bad = []
+        for image_id in tqdm(self.ids, desc='checking images', unit='img', leave=False,
+                             disable=not progress or len(self.ids) < 1000):
+            path = self.image_path(image_id)
+            try:
+                with Image.open(path) as image:
+                    image.size  # noqa: B018  (parsed from the header)
+            except (OSError, UnidentifiedImageError, SyntaxError) as err:
+                bad.append(f'{path} ({type(err).__name__}: {err})')
+        if bad:
+            raise DatasetError(
+                f'{len(bad)} of {len(self.ids)} images cannot be read: {"; ".join(bad[:5])}'
+                f'{"; ..." if len(bad) > 5 else ""}. Re-download them, or remove their ids from '
+                'the split list.')
 
     def check_labels(self):
         """Raise on the first listed image without a label, or with none present."""

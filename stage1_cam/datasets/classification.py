@@ -33,14 +33,16 @@ class ImageLabelDataset(Dataset):
     ``source``: an image source config (``dict(type='VOC', ...)``) or object.
     ``num_classes``: what the model is built for; a different class count in
     the source is an error now, not a shape error mid-training. Every listed
-    image must have at least one label.
+    image must have at least one label, and (``check_images``) a readable
+    image header: a broken file stops training before the first step (about
+    0.1 ms per image; set False for ImageNet-sized sets checked otherwise).
 
     Random transforms draw from a generator seeded by (seed, epoch, index):
     with ``EpochIndexSampler`` a run, and a resumed run, augment identically
     whatever the number of workers.
     """
 
-    def __init__(self, source, num_classes, pipeline=(), seed=0):
+    def __init__(self, source, num_classes, pipeline=(), seed=0, check_images=True):
         self.source = build_source(source)
         if self.source.num_classes != num_classes:
             raise DatasetError(
@@ -48,6 +50,8 @@ class ImageLabelDataset(Dataset):
                 f'but the config says num_classes={num_classes}; set model.num_classes and the '
                 'dataset num_classes to the labels file\'s class count.')
         self.source.check_labels()
+        if check_images:
+            self.source.check_images()
         self.num_classes = num_classes
         self.pipeline = build_pipeline(pipeline)
         self.seed = seed

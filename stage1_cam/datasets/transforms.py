@@ -96,7 +96,11 @@ class RandomCrop:
 
 
 def build_pipeline(pipeline_cfg):
-    return [TRANSFORMS.build(dict(cfg)) for cfg in pipeline_cfg or []]
+    # Our transforms whatever scope is the process default (mmseg's has
+    # transforms of the same names, e.g. RandomCrop).
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('stage1_cam'):
+        return [TRANSFORMS.build(dict(cfg)) for cfg in pipeline_cfg or []]
 
 
 def to_chw_tensor(image):

@@ -1,0 +1,122 @@
+"""Early checks of a stage-1 config: what would otherwise fail minutes (or
+hours) into a run is reported before any data is read or model built.
+
+``validate_stage1_config(cfg)`` runs in ``training.train`` and
+``pseudo_labels.run_from_config`` (and so in ``tools/train_cam.py`` and
+``tools/make_pseudo_labels.py``). It checks names and numbers only, cheaply:
+
+* the method (``model.type``) and the image source type are registered;
+* ``model.num_classes`` equals the training dataset's ``num_classes`` and,
+  where the source type fixes it (VOC: its ``class_names``, 20 by default;
+  Demo: 6), the source's class count;
+* the dataset folder exists (the message names the ``--data-root`` flag);
+* ``pseudo_label.map_kind`` is known and the model produces such maps.
+
+Anything needing the data itself (labels, image files) is checked when the
+source is built, still before training starts.
+"""
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A config that cannot work; the message names the key and the fix."""
+
+
+# Where the source type fixes the class count, without reading any file.
+def _source_num_classes(source_cfg):
+    from .datasets.demo import DEMO_CLASSES
+    from .datasets.voc import VOC_CLASSES
+    kind = source_cfg.get('type')
+    if kind == 'VOC':
+        return len(source_cfg.get('class_names') or VOC_CLASSES)
+    if kind == 'Demo':
+        return len(DEMO_CLASSES)
+    return None  # COCO-format files carry their own category list
+
+
+def _registered(registry, name, key):
+    if not isinstance(name, str):
+        return registry.get(name.__name__) if isinstance(name, type) else None
+    cls = registry.get(name)
+    if cls is None:
+        known = ', '.join(sorted(registry.module_dict))
+        raise ConfigError(f'{key}={name!r} is not registered; known: {known}. Fix the name in '
+                          'the config (or --cfg-options).')
+    return cls
+
+
+def check_model(model_cfg):
+    """The model's class, checked to be a registered stage-1 method."""
+    import stage1_cam.models  # noqa: F401  (registers the methods)
+    from .registry import MODELS
+    if not model_cfg or 'type' not in model_cfg:
+        raise ConfigError('the config has no model.type; base it on a configs/stage1/_base_/'
+                          'models file.')
+    return _registered(MODELS, model_cfg['type'], 'model.type')
+
+
+def check_source(source_cfg, key, num_classes=None):
+    """A source config: registered type, class count, existing folders."""
+    import stage1_cam.datasets  # noqa: F401  (registers the sources)
+    from .registry import SOURCES
+    if not isinstance(source_cfg, dict) or 'type' not in source_cfg:
+        raise ConfigError(f'{key} must be a dict with a type (VOC, COCO, Demo), '
+                          f'got {source_cfg!r}.')
+    _registered(SOURCES, source_cfg['type'], f'{key}.type')
+    expected = _source_num_classes(source_cfg)
+    if num_classes is not None and expected is not None and expected != num_classes:
+        raise ConfigError(
+            f'model.num_classes is {num_classes} but the {source_cfg["type"]} source ({key}) has '
+            f'{expected} classes; set model.num_classes and the dataset\'s num_classes to '
+            f'{expected}, or use the source of the dataset the model is meant for.')
+    roots = ('data_root',) if source_cfg.get('data_root') else ('image_dir', 'ann_file')
+    for root_key in roots:
+        value = source_cfg.get(root_key)
+        if isinstance(value, (str, Path)) and not Path(value).exists():
+            hint = f' (make the demo data with: python3 tools/prepare_demo_data.py --out ' \
+                f'{value})' if source_cfg['type'] == 'Demo' else ''
+            raise ConfigError(f'{key}.{root_key} {value} does not exist. Pass the dataset folder '
+                              f'with --data-root DIR, or fix data_root in the config{hint}.')
+
+
+def check_map_kind(cfg, model_cls):
+    from .maps import MAP_KINDS
+    from .models.bas import BASClassifier
+    map_kind = (cfg.get('pseudo_label') or {}).get('map_kind')
+    if map_kind is None:
+        return
+    if map_kind not in MAP_KINDS:
+        raise ConfigError(f'pseudo_label.map_kind={map_kind!r} is unknown; choose one of '
+                          f'{", ".join(MAP_KINDS)}.')
+    if map_kind in ('bas', 'fused') and model_cls is not None \
+            and not issubclass(model_cls, BASClassifier):
+        raise ConfigError(f'pseudo_label.map_kind={map_kind!r} needs a BAS generator, which '
+                          f'{model_cls.__name__} does not have; use map_kind=\'cam\'.')
+
+
+def validate_stage1_config(cfg, training=True, source_cfg=None):
+    """Raise ConfigError on the first problem (see the module docstring).
+
+    ``training``: also check the training loader; ``source_cfg``: the source
+    a non-training step reads (default: the training source).
+    """
+    imports = cfg.get('custom_imports')
+    if imports:  # the config's own modules register its methods and sources
+        from mmengine.utils import import_modules_from_strings
+        import_modules_from_strings(**imports)
+    model_cls = check_model(cfg.get('model'))
+    num_classes = cfg.model.get('num_classes')
+    dataset = (cfg.get('train_dataloader') or {}).get('dataset') or {}
+    if training:
+        if not dataset:
+            raise ConfigError('the config has no train_dataloader.dataset; base it on a '
+                              'configs/stage1/_base_/datasets file.')
+        if dataset.get('num_classes') != num_classes:
+            raise ConfigError(
+                f'model.num_classes is {num_classes} but train_dataloader.dataset.num_classes '
+                f'is {dataset.get("num_classes")}; set both to the dataset\'s class count '
+                '(VOC 20, COCO 80, demo 6).')
+    source = source_cfg if source_cfg is not None else dataset.get('source')
+    check_source(source, 'train_dataloader.dataset.source' if source_cfg is None else
+                 'pseudo_label.source', num_classes)
+    check_map_kind(cfg, model_cls)
