@@ -6,9 +6,10 @@ Reads a dataset split and a trained stage-1 checkpoint, writes::
     OUT/cams/<id>.npz       (--save-cams) classes (int16, 1..C), maps (float16, K x H x W)
     OUT/manifest.json       what made the folder and how complete it is
 
-The model runs in this process; the CRF runs in a pool of worker processes
-fed at most ``2 x workers`` images ahead, so memory does not grow with the
-split. Every file is written atomically; an id whose outputs exist is
+With a GPU the model runs in this process and the CRF in a pool of worker
+processes; on a CPU each worker makes the maps too (the model is forked into
+them, one thread each). Either way the pool is fed at most ``2 x workers``
+images ahead, so memory does not grow with the split. Every file is written atomically; an id whose outputs exist is
 skipped, so a killed run restarted with the same command finishes the rest.
 ``shard=(i, n)`` takes ids i, i+n, i+2n, ... so n machines split a split.
 """
@@ -157,12 +158,47 @@ def check_out_dir(out_dir, source, header, overwrite):
                     'pass --overwrite to redo the folder, or choose another --out-dir.')
 
 
+# What forked map workers read: set just before the pool forks (copy-on-write,
+# nothing is pickled), cleared after.
+_FORKED = {}
+
+
+def _init_map_worker():
+    import torch
+    torch.set_num_threads(1)   # one core per worker; the pool has the others
+
+
+def label_one(task):
+    """Worker when the maps are made in the workers too (CPU model): maps of
+    one image from the forked model, then ``refine_one``. Never raises."""
+    from .maps import multiscale_maps
+    image_id, refine_cfg, out_dir, save_cams = task
+    try:
+        source = _FORKED['source']
+        image = source.image(image_id)
+        classes = list(source.labels(image_id))
+        maps = multiscale_maps(_FORKED['model'], image, classes, kind=_FORKED['map_kind'],
+                               scales=_FORKED['scales'])
+    except Exception as err:
+        return image_id, f'{type(err).__name__}: {err}', None, False
+    return refine_one((image_id, image, maps, classes, refine_cfg, out_dir, save_cams))
+
+
+def _on_cpu(model):
+    parameter = next(iter(model.parameters()), None)
+    return parameter is None or parameter.device.type == 'cpu'
+
+
 def make_pseudo_labels(model, source, out_dir, header, map_kind='bas', scales=None,
                        refine_cfg=None, workers=0, shard=(0, 1), save_cams=False,
-                       overwrite=False, progress=True):
+                       overwrite=False, progress=True, maps_in_workers=None):
     """Run the step over ``source.ids`` (this shard); return the manifest dict.
 
     ``header``: provenance written into the manifest (config, checkpoint sha256...).
+    ``maps_in_workers``: each worker makes the maps as well as the CRF (default:
+    when the model is on the CPU and ``workers > 0``). On a CPU the model costs
+    more than the CRF, so a model in the parent alone would keep the workers
+    waiting; on a GPU the parent feeds the CRF workers.
     """
     from tqdm import tqdm
 
@@ -193,8 +229,15 @@ def make_pseudo_labels(model, source, out_dir, header, map_kind='bas', scales=No
     # The model's large activations reuse freed memory instead of a fresh
     # mmap each (1.56x less CPU time on VOC-sized maps; see allocator.py).
     keep_freed_memory()
-    pool = multiprocessing.get_context('fork').Pool(workers) if workers > 0 else None
-    if pool is not None:
+    if maps_in_workers is None:
+        maps_in_workers = workers > 0 and _on_cpu(model)
+    maps_in_workers = maps_in_workers and workers > 0
+    if maps_in_workers:
+        _FORKED.update(model=model, source=source, map_kind=map_kind, scales=scales)
+        pool = multiprocessing.get_context('fork').Pool(workers, initializer=_init_map_worker)
+    else:
+        pool = multiprocessing.get_context('fork').Pool(workers) if workers > 0 else None
+    if pool is not None and not maps_in_workers:
         # OpenMP threads spinning against busy CRF workers slow the model down
         # by orders of magnitude: give the model the cores the pool leaves.
         import torch
@@ -222,6 +265,12 @@ def make_pseudo_labels(model, source, out_dir, header, map_kind='bas', scales=No
 
     try:
         for image_id in todo:
+            if maps_in_workers:
+                pending.append(pool.apply_async(
+                    label_one, ((image_id, refine_cfg, str(out_dir), save_cams),)))
+                while len(pending) >= 2 * workers or (pending and pending[0].ready()):
+                    collect(pending.popleft().get())
+                continue
             try:
                 image = source.image(image_id)
                 classes = list(source.labels(image_id))
@@ -244,6 +293,7 @@ def make_pseudo_labels(model, source, out_dir, header, map_kind='bas', scales=No
         if pool is not None:
             pool.terminate() if pending else pool.close()
             pool.join()
+        _FORKED.clear()
         complete = len(manifest.done) == len(ids)
         try:
             manifest.write(complete=complete, total=len(ids))
@@ -301,7 +351,7 @@ def source_config(cfg, split=None, data_root=None):
 
 def run_from_config(config, checkpoint, out_dir, split=None, data_root=None, workers=0,
                     shard=(0, 1), save_cams=False, overwrite=False, cfg_options=None,
-                    device='cpu'):
+                    device='cpu', maps_in_workers=None):
     """``tools/make_pseudo_labels.py``: everything from a stage-1 config + checkpoint.
 
     The images come from ``cfg.pseudo_label.source`` (default: the training
@@ -334,7 +384,7 @@ def run_from_config(config, checkpoint, out_dir, split=None, data_root=None, wor
     return make_pseudo_labels(model, source, out_dir, header, map_kind=map_kind,
                               scales=settings.get('scales'), refine_cfg=settings.get('refine'),
                               workers=workers, shard=shard, save_cams=save_cams,
-                              overwrite=overwrite)
+                              overwrite=overwrite, maps_in_workers=maps_in_workers)
 
 
 __all__ = ['make_pseudo_labels', 'run_from_config', 'merge_shard_manifests', 'parse_shard',

@@ -136,3 +136,20 @@ def test_refuses_dataset_folders_and_foreign_manifests(demo_root, checkpoint, tm
             cfg_options={'pseudo_label.map_kind': 'cam'})
     with pytest.raises(PseudoLabelError, match='checkpoint not found'):
         run(tmp_path / 'x', demo_root, tmp_path / 'missing.pth')
+
+
+def test_maps_in_workers_give_the_parents_labels(demo_root, checkpoint, tmp_path):
+    """On a CPU the workers make the maps too (the forked model, one thread
+    each); the files are those of the model-in-the-parent layout."""
+    in_parent = run(tmp_path / 'parent', demo_root, checkpoint, workers=2, save_cams=True,
+                    maps_in_workers=False)
+    in_workers = run(tmp_path / 'workers', demo_root, checkpoint, workers=2, save_cams=True,
+                     maps_in_workers=True)
+    assert in_parent['num_done'] == in_workers['num_done'] == 10
+    assert sorted(in_parent['ids_done']) == sorted(in_workers['ids_done'])
+    assert label_bytes(tmp_path / 'parent') == label_bytes(tmp_path / 'workers')
+    for path in sorted((tmp_path / 'parent' / 'cams').glob('*.npz')):
+        with np.load(path) as a, np.load(tmp_path / 'workers' / 'cams' / path.name) as b:
+            np.testing.assert_array_equal(a['classes'], b['classes'])
+            np.testing.assert_allclose(a['maps'].astype(np.float32),
+                                       b['maps'].astype(np.float32), atol=2e-3)
