@@ -18,6 +18,7 @@ TINY = {
     'dataset.prepare': dict(num_train=16, num_val=6, seed=0),
     'stage1_cfg_options': {'train_cfg.max_epochs': 1, 'train_dataloader.batch_size': 8,
                            'pseudo_label.scales': [1.0]},
+    'stage1_cfg_options_cam': {'train_cfg.max_epochs': 1, 'param_scheduler.0.end': 1},
     'stage2_cfg_options': {'train_cfg.max_iters': 4, 'train_cfg.val_interval': 4,
                            'default_hooks.checkpoint.interval': 2,
                            'train_dataloader.batch_size': 4},
