@@ -7,7 +7,6 @@
   prediction (columns whose step has not run are left out).
 """
 import json
-from pathlib import Path
 
 import numpy as np
 

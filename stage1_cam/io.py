@@ -129,6 +129,12 @@ def remove_stale_temp_files(folder, targets=None):
     return removed
 
 
+def write_lines(path, lines):
+    """A text file of one item per line (split lists, id lists), atomically."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(''.join(f'{line}\n' for line in lines))
+
+
 def write_json(path, obj):
     with atomic_path(path) as tmp:
         with open(tmp, 'w') as f:

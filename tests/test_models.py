@@ -130,6 +130,20 @@ def test_run_frozen_uses_current_weights():
     torch.testing.assert_close(run_frozen(layer, x), layer(x))
 
 
+def test_run_frozen_sends_gradient_to_the_input_only_and_restores_the_module():
+    block = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)).train()
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+    before = block(x).sum()                  # a graph recorded before the frozen pass
+    stats = {k: v.clone() for k, v in block.state_dict().items()}
+    run_frozen(block, x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert all(p.grad is None for p in block.parameters())
+    assert all(torch.equal(v, stats[k]) for k, v in block.state_dict().items())
+    assert all(p.requires_grad for p in block.parameters()) and block[1].track_running_stats
+    before.backward()                        # the earlier graph still trains the weights
+    assert all(p.grad is not None for p in block.parameters())
+
+
 def test_pick_one_class_only_positives_and_roughly_uniform():
     labels = torch.tensor([[1.0, 0.0, 1.0, 1.0]]).repeat(3000, 1)
     torch.manual_seed(0)

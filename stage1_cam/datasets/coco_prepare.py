@@ -37,8 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import (IGNORE_INDEX, atomic_path, read_json, remove_stale_temp_files, write_json,
-                  write_label_png)
+from ..io import (IGNORE_INDEX, read_json, remove_stale_temp_files, write_json,
+                  write_label_png, write_lines)
 from .base import DatasetError, write_labels_json
 from .coco import (CATEGORIES_FILE, GT_FOLDER, contiguous_categories, image_labels,
                    image_records, instances_file, labels_file_name, load_coco, split_list_name)
@@ -171,11 +171,6 @@ def render_gt_pngs(tasks, cat_id_to_label, crowd, workers=0, total=None, progres
 
 # -- one split -------------------------------------------------------------------
 
-def _write_lines(path, lines):
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(''.join(f'{line}\n' for line in lines))
-
-
 def check_outside(out_dir, coco_root):
     """The COCO root is read-only input, often shared: nothing is written there."""
     out_resolved, root_resolved = Path(out_dir).resolve(), Path(coco_root).resolve()
@@ -221,8 +216,8 @@ def prepare_split(coco_root, out_dir, split, render_gt, crowd='ignore', workers=
             unannotated.append(image_id)
     out_dir = Path(out_dir)
     write_labels_json(out_dir / labels_file_name(split), [c['name'] for c in categories], labels)
-    _write_lines(out_dir / split_list_name(split), list(labels))
-    _write_lines(out_dir / split_list_name(split, unannotated=True), unannotated)
+    write_lines(out_dir / split_list_name(split), list(labels))
+    write_lines(out_dir / split_list_name(split, unannotated=True), unannotated)
     summary = {'annotation_file': str(ann_file.resolve()), 'images': len(records),
                'annotated': len(labels), 'unannotated': len(unannotated),
                'annotations': len(coco.dataset.get('annotations', [])),

@@ -49,7 +49,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from ..io import atomic_path, read_json, write_json, write_label_png
+from ..io import atomic_path, read_json, write_json, write_label_png, write_lines
 from .base import DatasetError, write_labels_json
 
 GENERATOR_VERSION = 1
@@ -411,11 +411,6 @@ def _write_jpeg(path, rgb):
         Image.fromarray(rgb, mode='RGB').save(tmp, format='JPEG', quality=90)
 
 
-def _write_lines(path, lines):
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(''.join(f'{line}\n' for line in lines))
-
-
 def generate_demo_dataset(out_dir, seed=0, num_train=400, num_val=100, image_size=(128, 128),
                           ignore_border=0, heads='discriminative', decoy_rate=1.0, verbose=False):
     """Write the demo dataset to ``out_dir`` and return its meta dict.
@@ -465,7 +460,7 @@ def generate_demo_dataset(out_dir, seed=0, num_train=400, num_val=100, image_siz
             write_label_png(out_dir / 'parts' / f'{image_id}.png', parts)
             labels[image_id] = sorted(int(c) for c in np.unique(label) if c != 0)
             splits[split].append(image_id)
-        _write_lines(out_dir / 'ImageSets' / 'Segmentation' / f'{split}.txt', splits[split])
+        write_lines(out_dir / 'ImageSets' / 'Segmentation' / f'{split}.txt', splits[split])
         if verbose:
             print(f'{split}: {count} images')
 

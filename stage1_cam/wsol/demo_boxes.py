@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from ..datasets import demo
 from ..datasets.base import DatasetError
-from ..io import atomic_path, read_json, write_json
+from ..io import atomic_path, read_json, write_json, write_lines
 
 GENERATOR_NAME = 'stage1_cam.wsol.demo_boxes'
 GENERATOR_VERSION = 1
@@ -66,11 +66,6 @@ def _is_ours(out_dir):
         return meta.is_file() and read_json(meta).get('generator') == GENERATOR_NAME
     except (ValueError, AttributeError):
         return False
-
-
-def _write_lines(path, lines):
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(''.join(f'{line}\n' for line in lines))
 
 
 def generate_demo_boxes(out_dir, seed=0, num_train=300, num_test=100, image_size=(128, 128),
@@ -115,11 +110,11 @@ def generate_demo_boxes(out_dir, seed=0, num_train=300, num_test=100, image_size
         x, y, w, h = mask_box_xywh(mask)
         boxes.append(f'{image_id} {x:.1f} {y:.1f} {w:.1f} {h:.1f}')
         splits.append(f'{image_id} {1 if split == "train" else 0}')
-    _write_lines(out_dir / 'classes.txt', [f'{c} {f}' for c, f in enumerate(folders, 1)])
-    _write_lines(out_dir / 'images.txt', images)
-    _write_lines(out_dir / 'image_class_labels.txt', labels)
-    _write_lines(out_dir / 'bounding_boxes.txt', boxes)
-    _write_lines(out_dir / 'train_test_split.txt', splits)
+    write_lines(out_dir / 'classes.txt', [f'{c} {f}' for c, f in enumerate(folders, 1)])
+    write_lines(out_dir / 'images.txt', images)
+    write_lines(out_dir / 'image_class_labels.txt', labels)
+    write_lines(out_dir / 'bounding_boxes.txt', boxes)
+    write_lines(out_dir / 'train_test_split.txt', splits)
     meta['complete'] = True
     write_json(out_dir / 'meta.json', meta)
     meta['seconds'] = round(time.perf_counter() - started, 2)
