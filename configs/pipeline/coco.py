@@ -2,7 +2,7 @@
 #   python3 tools/run_pipeline.py configs/pipeline/coco.py --work-dir work_dirs/coco \
 #       --data-root data/coco
 # prepare renders labels, id lists and GT PNGs into data/coco_wsss (COCO itself is
-# only read); pseudo-labels for the 82,081 annotated train2014 images take ~39
+# only read); pseudo-labels for the 82,081 annotated train2014 images take ~28
 # CPU-hours of CRF (docs/coco.md: split them across machines with
 # tools/make_pseudo_labels.py --shard I/N, then --only eval_labels here).
 # Seeds and pseudo-labels are scored on train2014 (its rendered GT); stage 2 on val2014.
