@@ -105,10 +105,10 @@ class Stage2Predictor:
 def sample_grid(ctx, method, ids, source, path):
     plt = _pyplot()
     pseudo_dir = ctx.step_dir('make_pseudo_labels', method)
-    seg_record = ctx.step_dir('train_seg', method) / 'step.json'
+    seg_record = ctx.record('train_seg', method)
     predictor = None
-    if seg_record.is_file():
-        predictor = Stage2Predictor(ctx, json.loads(seg_record.read_text())['result']['checkpoint'])
+    if seg_record is not None:
+        predictor = Stage2Predictor(ctx, seg_record['result']['checkpoint'])
     names = ['background'] + list(source.class_names)
     columns = ['image', 'activation map', 'pseudo-label', 'ground truth'] + \
         (['stage-2 prediction'] if predictor else [])
@@ -155,7 +155,7 @@ def make_figures(ctx, results):
         figures['threshold_curves'] = curve
     count = int((ctx.settings.get('figures') or {}).get('num_images', 6))
     for method in methods:
-        if not (ctx.step_dir('make_pseudo_labels', method) / 'step.json').is_file():
+        if ctx.record('make_pseudo_labels', method) is None:
             continue
         source = build_eval_source(stage1_config(ctx.settings, method),
                                    split=ctx.eval_split,

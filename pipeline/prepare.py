@@ -14,6 +14,13 @@ from pathlib import Path
 from stage1_cam.datasets.base import DatasetError, read_split_list
 
 
+def made_with(meta, settings):
+    """True when a generator's meta.json records every one of ``settings``
+    (JSON keeps tuples as lists)."""
+    return all(meta.get(key) == (list(value) if isinstance(value, tuple) else value)
+               for key, value in settings.items())
+
+
 def prepare_demo(dataset, step_dir, workers, force=False):
     from stage1_cam.datasets.demo import generate_demo_dataset, is_demo_folder
     from stage1_cam.io import read_json
@@ -21,8 +28,7 @@ def prepare_demo(dataset, step_dir, workers, force=False):
     wanted = dict(dataset.get('prepare') or {})
     if is_demo_folder(root) and not force:
         meta = read_json(root / 'meta.json')
-        if all(meta.get(key) == (list(value) if isinstance(value, tuple) else value)
-               for key, value in wanted.items()):
+        if made_with(meta, wanted):
             return _demo_summary(root, meta, generated=False)
     meta = generate_demo_dataset(root, **wanted)
     return _demo_summary(root, meta, generated=True)
@@ -72,8 +78,7 @@ def prepare_coco_demo(dataset, step_dir, workers, force=False):
     wanted = dict(dataset.get('generate') or {})
     meta_path = root / META_FILE
     meta = read_json(meta_path) if meta_path.is_file() else {}
-    if force or not meta.get('complete') or any(
-            meta.get(k) != (list(v) if isinstance(v, tuple) else v) for k, v in wanted.items()):
+    if force or not meta.get('complete') or not made_with(meta, wanted):
         generate_coco_demo(root, **wanted)
     summary = prepare_coco_root(dataset, step_dir, workers, force=force)
     return {**summary, 'generate': wanted}

@@ -14,18 +14,13 @@ from .steps import PER_METHOD_STEPS
 PER_METHOD_STEP_NAMES = tuple(PER_METHOD_STEPS)
 
 
-def _record(ctx, step, method=None):
-    path = ctx.step_dir(step, method) / 'step.json'
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
 def _percent(value):
     return None if value is None else round(100.0 * float(value), 2)
 
 
 def collect_results(ctx):
     settings = ctx.settings
-    prepare = _record(ctx, 'prepare')
+    prepare = ctx.record('prepare')
     results = {
         'pipeline_config': settings.config_path,
         'work_dir': str(ctx.work_dir),
@@ -46,10 +41,10 @@ def collect_results(ctx):
     for method in settings.chosen_methods:
         row = {'stage1_config': settings.methods[method], 'timings': {}}
         for step in PER_METHOD_STEP_NAMES:
-            row['timings'][step] = _timing(_record(ctx, step, method))
+            row['timings'][step] = _timing(ctx.record(step, method))
         done = [t for t in row['timings'].values() if t]
         row['timings']['total_seconds'] = round(sum(t['seconds'] for t in done), 1)
-        evaluation = _record(ctx, 'eval_labels', method)
+        evaluation = ctx.record('eval_labels', method)
         ev = evaluation['result'] if evaluation else {}
         row.update({
             'seed_split': ev.get('split'), 'seed_num_images': ev.get('num_images'),
@@ -58,7 +53,7 @@ def collect_results(ctx):
             'label_miou': _percent(ev.get('label_miou')),
             'label_uncertain_share': _percent(ev.get('label_uncertain_share')),
             'label_miou_255_as_background': _percent(ev.get('label_miou_255_as_background'))})
-        test = _record(ctx, 'test_seg', method)
+        test = ctx.record('test_seg', method)
         row['seg_split'] = test['result']['split'] if test else None
         row['seg_miou'] = ({name: m.get('mIoU') for name, m in test['result']['metrics'].items()}
                            if test else None)

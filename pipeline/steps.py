@@ -8,7 +8,6 @@ trainings from their last checkpoint, the pseudo-labels from the images
 already written; ``force`` (``--from``/``--only``) redoes a step from scratch.
 """
 import json
-import time
 from pathlib import Path
 
 from .settings import stage1_config, stage1_options, stage2_config, stage2_options
@@ -29,13 +28,19 @@ class Context:
     def step_dir(self, step, method=None):
         return self.work_dir / 'prepare' if method is None else self.work_dir / method / step
 
+    def record(self, step, method=None):
+        """The saved record (``step.json``) of a finished step, or None."""
+        path = self.step_dir(step, method) / 'step.json'
+        return json.loads(path.read_text()) if path.is_file() else None
+
     def result(self, step, method=None):
         """The saved result of a finished step (raises if it has not run)."""
-        path = self.step_dir(step, method) / 'step.json'
-        if not path.is_file():
-            raise FileNotFoundError(f'{path} missing: step {step!r} has not finished for '
-                                    f'{method or "the dataset"}; run without --only.')
-        return json.loads(path.read_text())['result']
+        record = self.record(step, method)
+        if record is None:
+            raise FileNotFoundError(f'{self.step_dir(step, method) / "step.json"} missing: step '
+                                    f'{step!r} has not finished for {method or "the dataset"}; '
+                                    'run without --only.')
+        return record['result']
 
 
 # -- prepare -----------------------------------------------------------------
@@ -123,17 +128,6 @@ def eval_labels(ctx, method, force=False):
 
 # -- stage 2 -----------------------------------------------------------------
 
-def _stage2_options(ctx, method, step):
-    """The pipeline's stage-2 options plus a visualizer name of this run: mmengine
-    keeps one Visualizer per name per process, so a second Runner reusing the
-    config's fixed name would log into the first method's folder."""
-    from mmengine.config import Config
-    options = dict(stage2_options(ctx.settings) or {})
-    if Config.fromfile(stage2_config(ctx.settings)).get('visualizer'):
-        options['visualizer.name'] = f'{method}_{step}_{time.time_ns()}'
-    return options
-
-
 def train_seg(ctx, method, force=False):
     from stage2_seg.train import train
     labels_dir = ctx.result('make_pseudo_labels', method)['out_dir']
@@ -141,7 +135,7 @@ def train_seg(ctx, method, force=False):
     resume = not force and _last_checkpoint(out) is not None
     runner = train(stage2_config(ctx.settings), work_dir=str(out), resume=resume,
                    pseudo_labels=labels_dir, data_root=ctx.data_root,
-                   cfg_options=_stage2_options(ctx, method, 'train_seg'))
+                   cfg_options=stage2_options(ctx.settings))
     checkpoint = _last_checkpoint(out)
     if checkpoint is None:
         raise RuntimeError(f'training finished but {out}/last_checkpoint names no checkpoint.')
@@ -159,7 +153,7 @@ def test_seg(ctx, method, force=False):
                       work_dir=str(out / name.replace('+', '_')), data_root=ctx.data_root,
                       ms=protocol.get('ms', False), flip=protocol.get('flip', False),
                       crf=protocol.get('crf', False), scales=protocol.get('scales'),
-                      cfg_options=_stage2_options(ctx, method, 'test_seg'))
+                      cfg_options=stage2_options(ctx.settings))
         metrics[name] = {key: float(value) for key, value in scores.items()}
     return {'split': _stage2_test_split(ctx), 'metrics': metrics,
             'protocols': [dict(p) for p in ctx.settings.test_protocols]}

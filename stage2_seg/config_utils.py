@@ -3,6 +3,7 @@
 Kept apart from the Runner calls so tests can check what a command line does
 to a config without training anything.
 """
+import time
 from pathlib import Path
 
 from mmengine.config import Config
@@ -28,6 +29,11 @@ def load(config, cfg_options=None, work_dir=None, launcher='none', data_root=Non
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     set_work_dir_and_launcher(cfg, config, work_dir, launcher)
+    if cfg.get('visualizer') is not None:
+        # mmengine keeps one Visualizer per name per process: with the configs'
+        # fixed name a second Runner in the same process (run_pipeline, tests)
+        # would log its scalars into the first runner's folder.
+        cfg.visualizer.name = f'{cfg.visualizer.get("name", "visualizer")}_{time.time_ns()}'
     return cfg
 
 
