@@ -285,8 +285,10 @@ def test_training_forward_drops_and_eval_forward_does_not():
     assert float(seen['out'].masked_select((kept == 0).expand_as(seen['out'])).abs().sum()) == 0
 
 
-def test_bas_icl_background_branch_stays_frozen_and_undropped():
-    model = grads_after(small(BASICLClassifier, drop=dict(drop_rate=1.0)), 'loss_bas')
+@pytest.mark.parametrize('background_dtype', ['float32', 'bfloat16'])
+def test_bas_icl_background_branch_stays_frozen_and_undropped(background_dtype):
+    model = grads_after(small(BASICLClassifier, drop=dict(drop_rate=1.0),
+                              background_dtype=background_dtype), 'loss_bas')
     for prefix in ('backbone.later.', 'icl_attention_last.', 'classifier.'):
         assert not has_grad(model, prefix), prefix
     # S_bg reaches the generator (and the tap layers), never the later layers
@@ -301,8 +303,11 @@ def test_bas_icl_background_branch_stays_frozen_and_undropped():
     model.eval()
     tap = model.icl_forward(images, drop=False)['tap']
     ones = torch.zeros(2, 1, *tap.shape[-2:])  # nothing erased: F_bg equals F
-    torch.testing.assert_close(model.background_class_maps(tap, ones),
-                               model.icl_forward(images, drop=False)['class_maps'])
+    background = model.background_class_maps(tap, ones)
+    assert background.dtype == torch.float32
+    tolerance = {} if background_dtype == 'float32' else dict(rtol=0.05, atol=0.05)
+    torch.testing.assert_close(background, model.icl_forward(images, drop=False)['class_maps'],
+                               **tolerance)
 
 
 def test_unknown_loss_weight_rejected():

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from stage1_cam.models import BASClassifier, CAMClassifier
+from stage1_cam.models import precision
 from stage1_cam.models.bas import pick_one_class, run_frozen
 
 NUM_CLASSES = 4
@@ -41,6 +42,33 @@ def test_backbone_layout_shapes(arch, kwargs, tap_channels, stride):
     assert maps['logits'].shape == (1, NUM_CLASSES)
     assert float(maps['bas'].min()) >= 0 and float(maps['bas'].max()) <= 1
     assert float(maps['cam'].min()) >= 0
+
+
+@pytest.mark.parametrize('kwargs, tap_channels, tap_stride, out_stride', [
+    ({'tap_block': 17}, 160, 8, 8),
+    ({'tap_block': 16, 'output_stride': 16}, 160, 16, 16),
+    ({'tap_stride': 8, 'output_stride': 16}, 96, 8, 16),  # the reference's WSOL layout
+])
+def test_mobilenet_tap_point_and_strides_are_configurable(kwargs, tap_channels, tap_stride,
+                                                          out_stride):
+    model = small_bas('mobilenet_v2', **kwargs).train()
+    images, labels = batch()
+    tap = model.backbone.tap(images)
+    assert tap.shape == (2, tap_channels, 64 // tap_stride, 64 // tap_stride)
+    assert model.backbone.tap_channels == tap_channels
+    assert model.backbone.later(tap).shape[-2:] == (64 // out_stride, 64 // out_stride)
+    # the generator's map is pooled to F's resolution for L_frg; every loss trains
+    losses = model.loss(images, labels)
+    assert all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    assert model.classifier_loc[0].weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('kwargs', [{'tap_stride': 16, 'output_stride': 8}, {'tap_block': 5},
+                                    {'output_stride': 32}])
+def test_mobilenet_rejects_impossible_layouts(kwargs):
+    with pytest.raises(ValueError, match='mobilenet_v2'):
+        small_bas('mobilenet_v2', **kwargs)
 
 
 def grads_after(model, loss_name):
@@ -120,6 +148,61 @@ def test_frozen_branch_equals_a_deepcopy_and_keeps_running_stats():
     torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5)
     for name, buffer in model.backbone.later.named_buffers():
         assert torch.equal(buffer, running_before[name]), name
+
+
+def test_bfloat16_background_branch_is_close_to_float32_and_as_isolated():
+    """background_dtype='bfloat16': the same S_bg up to bfloat16 rounding, in
+    float32, and its gradient still reaches only the generator and tap layers."""
+    exact, low = small_bas().train(), small_bas().train()
+    low.background_dtype = 'bfloat16'
+    images, _ = batch()
+    results = []
+    for model in (exact, low):
+        tap = model.backbone.tap(images)
+        foreground = model.classifier_loc(tap)[:, :1]
+        background = model.background_class_maps(tap, foreground)
+        background.mean(dim=(2, 3)).sum().backward()
+        results.append(background)
+        grads = {name: p.grad for name, p in model.named_parameters()}
+        assert has_grad(grads, 'classifier_loc.') and has_grad(grads, 'backbone.tap.')
+        assert not has_grad(grads, 'backbone.later.') and not has_grad(grads, 'classifier.')
+    assert results[1].dtype == torch.float32
+    assert not torch.equal(results[1], results[0])  # it did run in bfloat16
+    # S_bg (what L_bas reads, the map's mean) agrees to bfloat16's ~3 digits
+    torch.testing.assert_close(results[1].mean(dim=(2, 3)), results[0].mean(dim=(2, 3)),
+                               rtol=0.02, atol=0.01)
+    assert torch.nn.functional.cosine_similarity(results[1].flatten(), results[0].flatten(),
+                                                 0) > 0.999
+    cos = torch.nn.functional.cosine_similarity(exact.classifier_loc[0].weight.grad.flatten(),
+                                                low.classifier_loc[0].weight.grad.flatten(), 0)
+    # the generator is pushed the same way (bfloat16 rounding through five
+    # train-mode BN blocks of a random-init net scatters the rest)
+    assert cos > 0.85
+
+
+def test_background_dtype_auto_follows_the_hardware(monkeypatch):
+    monkeypatch.setattr(precision, 'native_bfloat16', lambda device: True)
+    assert precision.resolve_background_dtype('auto', 'cpu') is torch.bfloat16
+    monkeypatch.setattr(precision, 'native_bfloat16', lambda device: False)
+    assert precision.resolve_background_dtype('auto', 'cpu') is torch.float32
+    assert precision.resolve_background_dtype('bfloat16', 'cpu') is torch.bfloat16
+    assert precision.resolve_background_dtype('float32', 'cpu') is torch.float32
+    # float32 or auto-without-hardware: exactly the reference's arithmetic
+    model = small_bas().train()
+    model.background_dtype = 'auto'
+    images, _ = batch()
+    tap = model.backbone.tap(images).detach()
+    fg = torch.rand(2, 1, *tap.shape[-2:])
+    reference = copy.deepcopy(model.classifier)(copy.deepcopy(model.backbone.later)(
+        tap * (1 - fg)))
+    torch.testing.assert_close(model.background_class_maps(tap, fg), reference,
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_unknown_background_dtype_is_rejected():
+    with pytest.raises(ValueError, match="'float32', 'bfloat16', 'auto'"):
+        BASClassifier(backbone=dict(type='mobilenet_v2', pretrained=False),
+                      num_classes=NUM_CLASSES, background_dtype='float16')
 
 
 def test_run_frozen_uses_current_weights():

@@ -172,33 +172,60 @@ def resnet(depth=50, pretrained=True, norm_eval=False):
                          output_stride=16, norm_eval=norm_eval)
 
 
-def _remove_stride(blocks, dilation):
-    """Make ``blocks`` (a MobileNetV2 slice) stride 1 with dilated 3x3 convs."""
-    for module in blocks.modules():
+def _remove_stride(block, dilation):
+    """Make ``block`` (a MobileNetV2 block) stride 1 with dilated 3x3 convs."""
+    for module in block.modules():
         if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3):
             module.stride = (1, 1)
             module.dilation = (dilation, dilation)
             module.padding = (dilation, dilation)
 
 
-MOBILENET_TAP_BLOCK = 14  # features[:14] end with block 13 (96 channels, stride 16)
+def _dilate(block, dilation):
+    for module in block.modules():
+        if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3) and dilation > 1:
+            module.dilation = (dilation, dilation)
+            module.padding = (dilation, dilation)
 
 
-def mobilenet_v2(pretrained=True, output_stride=8, dilated=False, norm_eval=False):
-    """MobileNetV2 (torchvision), tap after block 13; see the module docstring."""
-    if output_stride not in (8, 16):
-        raise ValueError(f'mobilenet_v2 output_stride must be 8 or 16, got {output_stride}')
+MOBILENET_TAP_BLOCK = 14  # features[:14] end with block 13 (96 channels)
+MOBILENET_DOWNSAMPLING = (0, 2, 4, 7, 14)  # features with a stride-2 conv (-> /2 /4 /8 /16 /32)
+
+
+def mobilenet_v2(pretrained=True, output_stride=8, tap_stride=None, tap_block=MOBILENET_TAP_BLOCK,
+                 dilated=False, norm_eval=False):
+    """MobileNetV2 (torchvision) cut before ``features[tap_block]``; see the module docstring.
+
+    ``tap_stride`` (default ``output_stride``): stride of the tap features; a
+    larger ``output_stride`` lets the later stage downsample once more, as the
+    reference's WSOL backbones do (stride-8 tap, stride-16 F).
+    """
+    tap_stride = output_stride if tap_stride is None else tap_stride
+    if output_stride not in (8, 16) or tap_stride not in (8, 16) or tap_stride > output_stride:
+        raise ValueError('mobilenet_v2 needs output_stride and tap_stride in (8, 16) with '
+                         f'tap_stride <= output_stride; got {output_stride} and {tap_stride}')
+    if not 8 <= tap_block <= 18:
+        raise ValueError(f'mobilenet_v2 tap_block must be 8..18 (features[:tap_block] is the '
+                         f'tap), got {tap_block}')
     network = torchvision.models.mobilenet_v2(weights=None)
     load_torchvision_weights(network, 'mobilenet_v2', pretrained)
     features = network.features
-    if output_stride == 8:
-        _remove_stride(features[7:MOBILENET_TAP_BLOCK], dilation=2 if dilated else 1)
-        _remove_stride(features[MOBILENET_TAP_BLOCK:], dilation=4 if dilated else 1)
-    else:
-        _remove_stride(features[MOBILENET_TAP_BLOCK:], dilation=2 if dilated else 1)
-    return SplitBackbone(features[:MOBILENET_TAP_BLOCK], features[MOBILENET_TAP_BLOCK:],
-                         tap_channels=96, out_channels=1280, output_stride=output_stride,
-                         norm_eval=norm_eval)
+    # Strides beyond the wanted one become 1 (optionally dilated, DeepLab-style).
+    stride, dilation = 1, 1
+    for index, block in enumerate(features):
+        wanted = tap_stride if index < tap_block else output_stride
+        if index in MOBILENET_DOWNSAMPLING:
+            if stride * 2 <= wanted:
+                stride *= 2
+            else:
+                dilation *= 2 if dilated else 1
+                _remove_stride(block, dilation)
+                continue
+        _dilate(block, dilation)
+    tap_channels = features[tap_block - 1].out_channels
+    return SplitBackbone(features[:tap_block], features[tap_block:],
+                         tap_channels=tap_channels, out_channels=1280,
+                         output_stride=output_stride, norm_eval=norm_eval)
 
 
 VGG_TAP_END = 23  # features[:23] end with relu4_3; index 23 is pool4

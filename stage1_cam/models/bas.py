@@ -30,6 +30,7 @@ from torch import nn
 from .. import losses
 from ..registry import MODELS
 from .cam import CLASSIFICATION_LOSSES, CAMClassifier, as_label_tensor
+from .precision import background_precision, check_background_dtype
 
 
 def pick_one_class(labels):
@@ -84,15 +85,20 @@ class BASClassifier(CAMClassifier):
     1.2: BAS-Extension ``train_bas.py``).
     ``frg_detach``: L_frg sees F.detach() (WSSS code, default: only the
     generator learns from it); False lets it train F too, as the WSOL code.
+    ``background_dtype``: precision of the background branch, 'float32'
+    (default), 'bfloat16' or 'auto' (bfloat16 where the hardware has it; see
+    ``precision.py``).
     """
 
     DEFAULT_WEIGHTS = {'mcls': 1.0, 'frg': 0.2, 'bas': 1.0, 'area': 1.2}
 
     def __init__(self, backbone, num_classes, cls_loss='multilabel_softmax', loss_weights=None,
-                 frg_detach=True, data_preprocessor=None, init_cfg=None):
+                 frg_detach=True, background_dtype='float32', data_preprocessor=None,
+                 init_cfg=None):
         super().__init__(backbone, num_classes, cls_loss=cls_loss,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.frg_detach = frg_detach
+        self.background_dtype = check_background_dtype(background_dtype)
         unknown = set(loss_weights or {}) - set(self.DEFAULT_WEIGHTS)
         if unknown:
             raise KeyError(f'unknown BAS loss weights {sorted(unknown)}; '
@@ -109,10 +115,14 @@ class BASClassifier(CAMClassifier):
         return self.classifier(self.backbone.later(tap_features))
 
     def background_class_maps(self, tap_features, foreground_map):
-        """F_bg from the background only, through the frozen later stage."""
+        """F_bg from the background only, in ``background_dtype`` precision."""
         erased = tap_features.detach() * (1.0 - foreground_map)
-        later = run_frozen(self.backbone.later, erased)
-        return run_frozen(self.classifier, later)
+        with background_precision(self.background_dtype, erased.device):
+            return self.frozen_class_maps(erased).float()
+
+    def frozen_class_maps(self, erased):
+        """classifier(later(erased)) through the frozen later stage."""
+        return run_frozen(self.classifier, run_frozen(self.backbone.later, erased))
 
     def loss(self, images, labels):
         tap_features = self.backbone.tap(images)

@@ -225,9 +225,10 @@ class BASICLClassifier(ICLMixin, BASClassifier):
     DEFAULT_WEIGHTS = {**BASClassifier.DEFAULT_WEIGHTS, 'ca': 1.0, 'fc': 1.0}
 
     def __init__(self, backbone, num_classes, cls_loss='multilabel_softmax', loss_weights=None,
-                 attention=None, drop=None, contrastive=None, data_preprocessor=None,
-                 init_cfg=None):
+                 attention=None, drop=None, contrastive=None, background_dtype='float32',
+                 data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, num_classes, cls_loss=cls_loss, loss_weights=loss_weights,
+                         background_dtype=background_dtype,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self._build_icl(attention, drop, contrastive)
 
@@ -236,10 +237,9 @@ class BASICLClassifier(ICLMixin, BASClassifier):
         last, _ = self.icl_attention_last(self.backbone.later(tap_features))
         return self.classifier(last)
 
-    def background_class_maps(self, tap_features, foreground_map):
-        """F_bg from the background only, through the frozen later stage,
-        non-local block and classifier (no drop)."""
-        erased = tap_features.detach() * (1.0 - foreground_map)
+    def frozen_class_maps(self, erased):
+        """F_bg through the frozen later stage, non-local block and
+        classifier (no drop)."""
         later = run_frozen(self.backbone.later, erased)
         last, _ = run_frozen(self.icl_attention_last, later)
         return run_frozen(self.classifier, last)
