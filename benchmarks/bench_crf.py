@@ -12,12 +12,15 @@ Measures, on VOC-sized (500x375) images with smooth, realistic content:
   at VOC size and at COCO's common 640x480 size (bg + 3 classes, COCO's
   average is about 2.9 classes per image);
 
-and extrapolates CPU-hours (measured CPU time, one core) and wall-hours (at
+with the allocator setting ``make_pseudo_labels`` runs its workers under
+(``stage1_cam.allocator.keep_freed_memory``, inherited through fork), and
+extrapolates CPU-hours (measured CPU time, one core) and wall-hours (at
 the measured N-worker rate) for VOC
 train_aug (10,582 images) and COCO train2014 (82,783 images). Writes
 ``benchmarks/results/crf.json`` and prints a table.
 
-    OMP_NUM_THREADS=1 python3 benchmarks/bench_crf.py [--quick]   # full: 24 images x 3 repeats
+    OMP_NUM_THREADS=1 python3 benchmarks/bench_crf.py [--quick]   # full: 24 images x 5 repeats
+    OMP_NUM_THREADS=1 python3 benchmarks/bench_crf.py --allocator glibc  # without keep_freed_memory
     OMP_NUM_THREADS=1 python3 benchmarks/bench_crf.py --images 32 --workers 16
 """
 import argparse
@@ -227,13 +230,21 @@ def main():
                         help='640x480 images for the COCO estimate '
                              '(default: max(--workers, --images / 2))')
     parser.add_argument('--repeats', type=int, default=None,
-                        help='alternating 1-worker / N-worker repetitions (default 3, quick 1)')
+                        help='alternating 1-worker / N-worker repetitions (default 5, quick 1)')
     parser.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1),
                         help='processes of the parallel runs (default 2, the goal\'s setting)')
+    parser.add_argument('--allocator', choices=('keep_freed', 'glibc'), default='keep_freed',
+                        help="keep_freed (default): stage1_cam.allocator.keep_freed_memory() "
+                             "before the workers fork, as make_pseudo_labels does; glibc: "
+                             "the C library's defaults")
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
+    if args.allocator == 'keep_freed':
+        # workers fork from this process and inherit the setting
+        from stage1_cam.allocator import keep_freed_memory
+        keep_freed_memory()
     images = args.images or (4 if args.quick else 24)
-    repeats = args.repeats or (1 if args.quick else 3)
+    repeats = args.repeats or (1 if args.quick else 5)
     coco_count = args.coco_images or max(args.workers, images // 2)
 
     machine = machine_info()
@@ -285,6 +296,7 @@ def main():
         'quick': args.quick,
         'settings': {'images': images, 'coco_images': coco_count, 'workers': args.workers,
                      'repeats': repeats, 'voc_size': '500x375', 'coco_size': '640x480',
+                     'allocator': args.allocator,
                      'present_classes_voc': 2, 'present_classes_coco': 3},
         'crf': rows,
         'irn_scheme_voc': irn,

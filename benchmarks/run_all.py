@@ -1,6 +1,7 @@
 """Run every stage benchmark and write one markdown summary.
 
     python3 benchmarks/run_all.py [--quick] [--device cuda] [--only crf,maps]
+    python3 benchmarks/run_all.py --summary-only   # summary.md from the JSON files there
 
 Each benchmark runs in its own process with OMP_NUM_THREADS=1 (one thread per
 process; the CRF benchmark's parallelism is its worker processes) and writes
@@ -40,7 +41,8 @@ def summary_markdown(results, quick, commands):
                   result.get('table', '').rstrip(), '']
         if 'goals' in result:
             lines += [f'Goals: `{json.dumps(result["goals"])}`', '']
-        lines += [f'Machine: {machine.get("cpus")} CPUs, torch threads '
+        lines += [f'Started {machine.get("started", "?")}; machine: {machine.get("cpus")} CPUs, '
+                  'torch threads '
                   f'{machine.get("torch_threads")}, load average before/after '
                   f'{machine.get("load_average_before")} / {machine.get("load_average_after")}'
                   f'{", " + machine["gpu"] if machine.get("gpu") else ""}.', '']
@@ -54,6 +56,9 @@ def main():
     parser.add_argument('--device', default='cpu', help='for the model benchmarks (cpu, cuda)')
     parser.add_argument('--only', default=','.join(BENCHMARKS),
                         help=f'comma-separated subset of {",".join(BENCHMARKS)}')
+    parser.add_argument('--summary-only', action='store_true',
+                        help='run nothing: rebuild summary.md from the JSON files there '
+                             '(after running single benchmarks by hand)')
     args = parser.parse_args()
     names = [n for n in args.only.split(',') if n]
     unknown = set(names) - set(BENCHMARKS)
@@ -65,6 +70,12 @@ def main():
     results, commands, failed = {}, {}, []
     for name in names:
         script, takes_device, _ = BENCHMARKS[name]
+        if args.summary_only:
+            path = out_dir / f'{name}.json'
+            if path.is_file():
+                results[name] = json.loads(path.read_text())
+                commands[name] = f'OMP_NUM_THREADS=1 python3 benchmarks/{script}'
+            continue
         argv = [sys.executable, str(Path(__file__).parent / script),
                 '--out', str(out_dir / f'{name}.json')]
         argv += ['--quick'] if args.quick else []
