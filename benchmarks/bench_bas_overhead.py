@@ -41,6 +41,7 @@ less memory.
 """
 import argparse
 import copy
+import functools
 import json
 import sys
 from pathlib import Path
@@ -75,16 +76,11 @@ def copy_later_stage(model, freeze):
     return later, classifier
 
 
-def deepcopy_class_maps(self, erased):
-    """The reference's background branch: fresh copies every step, parameters
-    left requiring grad (not in the optimizer, so never updated)."""
-    later, classifier = copy_later_stage(self, freeze=False)
-    return classifier(later(erased))
-
-
-def deepcopy_frozen_class_maps(self, erased):
-    """A per-step copy with its parameters switched off: no weight gradients."""
-    later, classifier = copy_later_stage(self, freeze=True)
+def deepcopy_class_maps(model, erased, freeze):
+    """The background branch through fresh copies: ``freeze=False`` is the
+    reference (parameters left requiring grad, not in the optimizer, so never
+    updated); ``freeze=True`` switches them off (no weight gradients)."""
+    later, classifier = copy_later_stage(model, freeze)
     return classifier(later(erased))
 
 
@@ -120,10 +116,9 @@ def build(backbone, variant, device, seed=0):
     model_cfg['backbone'] = dict(model_cfg['backbone'], pretrained=pretrained)
     torch.manual_seed(seed)
     model = build_model(model_cfg)
-    if variant == 'bas_deepcopy':
-        model.frozen_class_maps = deepcopy_class_maps.__get__(model)
-    elif variant == 'bas_deepcopy_frozen':
-        model.frozen_class_maps = deepcopy_frozen_class_maps.__get__(model)
+    if variant in ('bas_deepcopy', 'bas_deepcopy_frozen'):
+        model.frozen_class_maps = functools.partial(
+            deepcopy_class_maps, model, freeze=variant == 'bas_deepcopy_frozen')
     model.to(device).train()
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9))
     return model, optim
@@ -170,20 +165,15 @@ def check_same_losses(backbone, batch, size, device):
 
 
 def time_copy(model, repeats):
-    """Milliseconds one per-step copy of the later stage and classifier takes."""
-    import time
-
+    """Milliseconds one per-step copy of the later stage and classifier takes (median)."""
     import torch
     cuda = next(model.parameters()).is_cuda
-    times = []
-    for _ in range(repeats + 1):
-        started = time.perf_counter()
+
+    def copy_once():
         copy_later_stage(model, freeze=True)
         if cuda:
             torch.cuda.synchronize()
-        times.append(time.perf_counter() - started)
-    times = sorted(times[1:])
-    return round(1000 * times[len(times) // 2], 2)
+    return round(1000 * summary(interleaved({'copy': copy_once}, repeats)['copy'])['median_s'], 2)
 
 
 def time_backbone(backbone, batch, size, repeats, device):

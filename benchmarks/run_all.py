@@ -70,12 +70,6 @@ def main():
     results, commands, failed = {}, {}, []
     for name in names:
         script, takes_device, _ = BENCHMARKS[name]
-        if args.summary_only:
-            path = out_dir / f'{name}.json'
-            if path.is_file():
-                results[name] = json.loads(path.read_text())
-                commands[name] = f'OMP_NUM_THREADS=1 python3 benchmarks/{script}'
-            continue
         argv = [sys.executable, str(Path(__file__).parent / script),
                 '--out', str(out_dir / f'{name}.json')]
         argv += ['--quick'] if args.quick else []
@@ -84,6 +78,10 @@ def main():
                                   + (['--quick'] if args.quick else [])
                                   + (['--device', args.device]
                                      if takes_device and args.device != 'cpu' else []))
+        if args.summary_only:
+            if (out_dir / f'{name}.json').is_file():
+                results[name] = json.loads((out_dir / f'{name}.json').read_text())
+            continue
         print(f'=== {name}: {commands[name]}', flush=True)
         started = time.perf_counter()
         if subprocess.run(argv, env=env, cwd=REPO_ROOT).returncode != 0:

@@ -172,24 +172,35 @@ def resnet(depth=50, pretrained=True, norm_eval=False):
                          output_stride=16, norm_eval=norm_eval)
 
 
-def _remove_stride(block, dilation):
-    """Make ``block`` (a MobileNetV2 block) stride 1 with dilated 3x3 convs."""
+# torchvision MobileNetV2 ``features`` with a stride-2 conv (-> /2 /4 /8 /16 /32);
+# stage 2's MobileNetV2 shares limit_mobilenet_stride.
+MOBILENET_DOWNSAMPLING = (0, 2, 4, 7, 14)
+MOBILENET_TAP_BLOCK = 14  # features[:14] end with block 13 (96 channels)
+
+
+def _dilate_3x3(block, dilation, remove_stride):
     for module in block.modules():
         if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3):
-            module.stride = (1, 1)
+            if remove_stride:
+                module.stride = (1, 1)
             module.dilation = (dilation, dilation)
             module.padding = (dilation, dilation)
 
 
-def _dilate(block, dilation):
-    for module in block.modules():
-        if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3) and dilation > 1:
-            module.dilation = (dilation, dilation)
-            module.padding = (dilation, dilation)
-
-
-MOBILENET_TAP_BLOCK = 14  # features[:14] end with block 13 (96 channels)
-MOBILENET_DOWNSAMPLING = (0, 2, 4, 7, 14)  # features with a stride-2 conv (-> /2 /4 /8 /16 /32)
+def limit_mobilenet_stride(features, max_stride, dilated=True):
+    """Make torchvision MobileNetV2 ``features`` stop downsampling once block
+    ``index`` would exceed ``max_stride(index)``: such blocks get stride 1,
+    and with ``dilated`` the 3x3 convs from there on a rate that doubles at
+    each removed stride (DeepLab-style)."""
+    stride, dilation = 1, 1
+    for index, block in enumerate(features):
+        remove = index in MOBILENET_DOWNSAMPLING and stride * 2 > max_stride(index)
+        if index in MOBILENET_DOWNSAMPLING and not remove:
+            stride *= 2
+        if remove and dilated:
+            dilation *= 2
+        if remove or dilation > 1:
+            _dilate_3x3(block, dilation, remove_stride=remove)
 
 
 def mobilenet_v2(pretrained=True, output_stride=8, tap_stride=None, tap_block=MOBILENET_TAP_BLOCK,
@@ -210,18 +221,8 @@ def mobilenet_v2(pretrained=True, output_stride=8, tap_stride=None, tap_block=MO
     network = torchvision.models.mobilenet_v2(weights=None)
     load_torchvision_weights(network, 'mobilenet_v2', pretrained)
     features = network.features
-    # Strides beyond the wanted one become 1 (optionally dilated, DeepLab-style).
-    stride, dilation = 1, 1
-    for index, block in enumerate(features):
-        wanted = tap_stride if index < tap_block else output_stride
-        if index in MOBILENET_DOWNSAMPLING:
-            if stride * 2 <= wanted:
-                stride *= 2
-            else:
-                dilation *= 2 if dilated else 1
-                _remove_stride(block, dilation)
-                continue
-        _dilate(block, dilation)
+    limit_mobilenet_stride(
+        features, lambda index: tap_stride if index < tap_block else output_stride, dilated)
     tap_channels = features[tap_block - 1].out_channels
     return SplitBackbone(features[:tap_block], features[tap_block:],
                          tap_channels=tap_channels, out_channels=1280,

@@ -10,24 +10,13 @@ sees a dense map (16x16 for a 128x128 crop at output stride 8).
 """
 import torchvision
 from mmengine.model import BaseModule
-from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from mmseg.registry import MODELS
 
-# torchvision ``features`` indices where the resolution halves, with the
-# stride reached after them: 0 -> 2, 2 -> 4, 4 -> 8, 7 -> 16, 14 -> 32.
-_DOWNSAMPLING = {0: 2, 2: 4, 4: 8, 7: 16, 14: 32}
+from stage1_cam.models.backbones import limit_mobilenet_stride
+
 # channels after each ``features`` block
 _CHANNELS = [32, 16, 24, 24, 32, 32, 32, 64, 64, 64, 64, 96, 96, 96, 160, 160, 160, 320, 1280]
-
-
-def _dilate(block, dilation, remove_stride):
-    for module in block.modules():
-        if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3):
-            if remove_stride:
-                module.stride = (1, 1)
-            module.dilation = (dilation, dilation)
-            module.padding = (dilation, dilation)
 
 
 @MODELS.register_module()
@@ -55,15 +44,9 @@ class TorchvisionMobileNetV2(BaseModule):
         self.output_stride = output_stride
         self.norm_eval = norm_eval
         self.features = torchvision.models.mobilenet_v2(weights=None).features
-        dilation = 1
-        for index, block in enumerate(self.features):
-            remove = index in _DOWNSAMPLING and _DOWNSAMPLING[index] > output_stride
-            if remove:
-                dilation *= 2
-            if dilation > 1:
-                # The block that used to downsample gets stride 1 and the new
-                # rate, as in stage 1's backbone (one 3x3 depthwise conv a block).
-                _dilate(block, dilation, remove)
+        # The blocks that used to downsample past output_stride get stride 1
+        # and dilation instead, as in stage 1's backbone.
+        limit_mobilenet_stride(self.features, lambda index: output_stride)
         self._last = max(out_indices)
         # Blocks after the last output stay (their weights are in the ImageNet
         # file, which is loaded strictly) but are frozen: no optimiser state,
