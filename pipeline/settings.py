@@ -9,6 +9,7 @@ A pipeline config is an mmengine Python config (``configs/pipeline/*.py``)::
     label_split = 'train'            # split that gets pseudo-labels (stage-2 training set)
     eval_split = None                # split they are scored on (default: label_split)
     seed_thresholds = (0.0, 0.95, 0.01)
+    confident_thresholds = 'auto'    # or 'config': the stage-1 configs' fg/bg thresholds
     stage2_config = 'configs/stage2/...py'
     stage2_cfg_options = {}
     test_protocols = [dict(name='single-scale'), dict(name='MS+flip+CRF', ms=True, ...)]
@@ -74,6 +75,9 @@ def load_settings(config, methods=None, data_root=None, cfg_options=None):
     if None in names or len(set(names)) != len(names):
         raise PipelineConfigError(f'{config}: every test protocol needs a distinct name, '
                                   f'got {names}')
+    if cfg.get('confident_thresholds', 'auto') not in ('auto', 'config'):
+        raise PipelineConfigError(f"{config}: confident_thresholds must be 'auto' or 'config', "
+                                  f"got {cfg.confident_thresholds!r}")
     cfg.test_protocols = protocols
     cfg.chosen_methods = chosen
     cfg.config_path = str(config)
@@ -89,8 +93,18 @@ def stage2_config(settings):
 
 
 def stage1_options(settings, method):
-    """``stage1_cfg_options`` plus the method's own ``stage1_cfg_options_<method>``."""
-    options = dict(settings.get('stage1_cfg_options') or {})
+    """``stage1_cfg_options`` plus the method's own ``stage1_cfg_options_<method>``.
+
+    ``confident_thresholds='auto'`` (the default) places each method's
+    confident-region thresholds around the seed optimum of its own maps on the
+    eval split (``stage1_cam/thresholds.py``); ``'config'`` keeps the stage-1
+    configs' numbers.
+    """
+    options = {}
+    if settings.get('confident_thresholds', 'auto') == 'auto':
+        options.update({'pseudo_label.refine.fg_threshold': 'auto',
+                        'pseudo_label.refine.bg_threshold': 'auto'})
+    options.update(settings.get('stage1_cfg_options') or {})
     options.update(settings.get(f'stage1_cfg_options_{method}') or {})
     return options or None
 

@@ -94,13 +94,15 @@ def make_pseudo_labels(ctx, method, force=False):
                                split=ctx.settings.get('label_split'), data_root=ctx.data_root,
                                workers=ctx.workers, save_cams=True, overwrite=force,
                                cfg_options=stage1_options(ctx.settings, method),
-                               device=_device(ctx.settings.get('pseudo_label_device', 'auto')))
+                               device=_device(ctx.settings.get('pseudo_label_device', 'auto')),
+                               threshold_split=ctx.eval_split)
     if manifest['num_failed']:
         raise RuntimeError(f'{manifest["num_failed"]} of {manifest["num_images"]} images failed '
                            f'in {out} (listed in its manifest.json); fix them and re-run.')
     return {'out_dir': str(out), 'num_images': manifest['num_images'],
             'map_kind': manifest['map_kind'], 'scales': manifest['scales'],
-            'refine': manifest['refine']}
+            'refine': manifest['refine'],
+            'thresholds_derived': manifest.get('thresholds_derived')}
 
 
 def eval_labels(ctx, method, force=False):

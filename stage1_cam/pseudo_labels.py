@@ -30,6 +30,7 @@ from .allocator import keep_freed_memory
 from .config_check import validate_stage1_config
 from .datasets.base import DatasetError, refuse_dataset_path
 from .datasets.classification import with_data_root
+from .thresholds import resolve_refine, wants_auto
 from .io import (is_output_error, read_json, remove_stale_temp_files, write_json,
                  write_label_png, write_npz)
 
@@ -349,13 +350,74 @@ def source_config(cfg, split=None, data_root=None):
     return source_cfg
 
 
+def derive_thresholds(model, source, map_kind, scales, thresholds=None, progress=True):
+    """The seed optimum of ``model``'s maps on ``source`` (see ``thresholds.py``).
+
+    One pass over the images: the seed sweep over those with ground truth,
+    and the histogram of peak map values over all of them (Otsu's threshold,
+    the rule for data without ground truth). Returns a dict with
+    ``seed_threshold`` and how it was found.
+    """
+    from tqdm import tqdm
+
+    from .evaluation import threshold_sweep
+    from .maps import multiscale_maps
+    from .thresholds import PeakHistogram
+
+    if thresholds is None:
+        thresholds = np.round(np.arange(0.0, 0.951, 0.01), 2)
+    histogram = PeakHistogram()
+    with_gt = []
+
+    def items():
+        for image_id in tqdm(source.ids, desc='threshold sweep', unit='img',
+                             disable=not progress, dynamic_ncols=True):
+            classes = list(source.labels(image_id))
+            maps = multiscale_maps(model, source.image(image_id), classes, kind=map_kind,
+                                   scales=scales)
+            histogram.add(maps)
+            gt = source.gt_mask(image_id)
+            if gt is not None:
+                with_gt.append(image_id)
+                yield maps, classes, gt
+
+    sweep = threshold_sweep(items(), thresholds=thresholds,
+                            num_classes=source.num_classes + 1)
+    otsu = histogram.otsu()
+    if with_gt:
+        return {'seed_threshold': sweep['best_threshold'], 'rule': 'seed sweep (ground truth)',
+                'seed_miou': sweep['best_miou'], 'num_images_with_gt': len(with_gt),
+                'otsu_threshold': otsu, 'split': getattr(source, 'split', None)}
+    return {'seed_threshold': otsu, 'rule': 'Otsu on peak map values (no ground truth)',
+            'num_images_with_gt': 0, 'otsu_threshold': otsu,
+            'split': getattr(source, 'split', None)}
+
+
+def _previous_derivation(out_dir, header, requested):
+    """Thresholds a previous (interrupted) run of the same folder derived with the
+    same checkpoint, maps and requested settings: resuming need not sweep again."""
+    for manifest in sorted(Path(out_dir).glob('manifest*.json')):
+        old = read_json(manifest)
+        if (old.get('thresholds_derived') and old.get('refine_requested') == _as_json(requested)
+                and all(old.get(k) == _as_json(header.get(k))
+                        for k in ('checkpoint_sha256', 'map_kind', 'scales', 'threshold_source'))):
+            return old['refine'], old['thresholds_derived']
+    return None
+
+
 def run_from_config(config, checkpoint, out_dir, split=None, data_root=None, workers=0,
                     shard=(0, 1), save_cams=False, overwrite=False, cfg_options=None,
-                    device='cpu', maps_in_workers=None):
+                    device='cpu', maps_in_workers=None, threshold_split=None,
+                    seed_threshold=None):
     """``tools/make_pseudo_labels.py``: everything from a stage-1 config + checkpoint.
 
     The images come from ``cfg.pseudo_label.source`` (default: the training
     source without augmentation); ``split`` and ``data_root`` override it.
+    With ``pseudo_label.refine.fg_threshold/bg_threshold='auto'`` the pair is
+    derived from ``seed_threshold`` when given, else from a seed sweep of the
+    same maps on ``threshold_split`` (default: ``pseudo_label.threshold_split``,
+    else the split being labelled; its ground truth if it has any, Otsu's rule
+    if not; ``thresholds.py``).
     """
     from mmengine.config import Config
 
@@ -375,17 +437,59 @@ def run_from_config(config, checkpoint, out_dir, split=None, data_root=None, wor
     source = build_source(source_cfg)
     open_out_dir(out_dir, source)
     model = load_classifier(cfg, checkpoint, device=device)
-    map_kind = settings.get('map_kind', 'bas' if hasattr(model, 'classifier_loc') else 'cam')
+    map_kind = settings.get('map_kind', model.default_map_kind)
     header = {'method': type(model).__name__, 'config': str(config),
               'config_text': cfg.pretty_text, 'checkpoint': str(checkpoint),
               'checkpoint_sha256': sha256_of(checkpoint), 'source': source_cfg,
               'created': time.strftime('%Y-%m-%dT%H:%M:%S'), 'host': platform.node(),
               'pid': os.getpid()}
+    refine_cfg = settings.get('refine')
+    if wants_auto(refine_cfg):
+        threshold_split = threshold_split or settings.get('threshold_split')
+        refine_cfg, header = _auto_refine(cfg, model, source, header, map_kind, refine_cfg,
+                                          out_dir, threshold_split, seed_threshold, data_root,
+                                          overwrite)
     return make_pseudo_labels(model, source, out_dir, header, map_kind=map_kind,
-                              scales=settings.get('scales'), refine_cfg=settings.get('refine'),
+                              scales=settings.get('scales'), refine_cfg=refine_cfg,
                               workers=workers, shard=shard, save_cams=save_cams,
                               overwrite=overwrite, maps_in_workers=maps_in_workers)
 
 
-__all__ = ['make_pseudo_labels', 'run_from_config', 'merge_shard_manifests', 'parse_shard',
+def _auto_refine(cfg, model, source, header, map_kind, requested, out_dir, threshold_split,
+                 seed_threshold, data_root, overwrite):
+    """Resolve 'auto' thresholds; the header records the request and the derivation."""
+    from .datasets.classification import build_source
+    from .maps import DEFAULT_SCALES
+    from .refine import DEFAULT_REFINE_CFG
+
+    scales = tuple(cfg.get('pseudo_label', {}).get('scales') or DEFAULT_SCALES)
+    requested = {**DEFAULT_REFINE_CFG, **requested}
+    header = dict(header, refine_requested=requested,
+                  threshold_source=threshold_split if seed_threshold is None
+                  else f'given seed threshold {seed_threshold}')
+    if seed_threshold is not None:
+        derived = {'seed_threshold': float(seed_threshold), 'rule': 'given'}
+    else:
+        previous = None if overwrite else _previous_derivation(
+            out_dir, {**header, 'map_kind': map_kind, 'scales': list(scales)}, requested)
+        if previous is not None:
+            resolved, derived = previous
+            return resolved, dict(header, thresholds_derived=derived)
+        threshold_source = source if threshold_split is None else build_source(
+            source_config(cfg, split=threshold_split, data_root=data_root))
+        logger.info('deriving confident-region thresholds from the %s maps of %d images',
+                    map_kind, len(threshold_source.ids))
+        derived = derive_thresholds(model, threshold_source, map_kind, scales)
+    try:
+        resolved = resolve_refine(requested, derived['seed_threshold'])
+    except ValueError as err:
+        raise PseudoLabelError(str(err)) from None
+    derived.update(fg_threshold=resolved['fg_threshold'], bg_threshold=resolved['bg_threshold'])
+    logger.info('confident-region thresholds fg %.2f / bg %.2f from seed threshold %.2f (%s)',
+                resolved['fg_threshold'], resolved['bg_threshold'], derived['seed_threshold'],
+                derived['rule'])
+    return resolved, dict(header, thresholds_derived=derived)
+
+
+__all__ = ['make_pseudo_labels', 'derive_thresholds', 'run_from_config', 'merge_shard_manifests', 'parse_shard',
            'shard_ids', 'PseudoLabelError']

@@ -136,18 +136,44 @@ def test_picked_logit_gets_no_gradient_from_bas_loss():
     assert captured['F'].grad is None
 
 
-def test_frozen_branch_equals_a_deepcopy_and_keeps_running_stats():
+@pytest.mark.parametrize('norm', ['batch', 'running'])
+def test_frozen_branch_equals_a_deepcopy_and_keeps_running_stats(norm):
+    """'batch': the reference's copy in train mode; 'running': the same copy in
+    eval mode. Either way the model's running statistics stay as they were and
+    its layers are back in training mode afterwards."""
     model = small_bas().train()
+    model.background_norm = norm
     images, _ = batch()
     tap = model.backbone.tap(images).detach()
     fg = torch.rand(2, 1, *tap.shape[-2:])
     erased = tap * (1 - fg)
     running_before = {n: b.clone() for n, b in model.backbone.later.named_buffers()}
     ours = model.background_class_maps(tap, fg)
-    reference = copy.deepcopy(model.classifier)(copy.deepcopy(model.backbone.later)(erased))
+    later, classifier = copy.deepcopy(model.backbone.later), copy.deepcopy(model.classifier)
+    if norm == 'running':
+        later.eval()
+    reference = classifier(later(erased))
     torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5)
     for name, buffer in model.backbone.later.named_buffers():
         assert torch.equal(buffer, running_before[name]), name
+    assert all(m.training for m in model.modules())
+
+
+def test_running_norm_background_falls_with_the_erased_share_where_batch_norm_does_not():
+    """The cause of BAS's collapse on photographs: with the erased batch's own
+    BatchNorm statistics, scaling the features down (a map covering more) is
+    divided out again, so S_bg cannot fall; with running statistics it does."""
+    model = small_bas().train()
+    images, _ = batch()
+    tap = model.backbone.tap(images).detach()
+    scores = {}
+    for norm in ('batch', 'running'):
+        model.background_norm = norm
+        scores[norm] = [model.background_class_maps(tap, torch.full((2, 1, *tap.shape[-2:]), m))
+                        for m in (0.0, 0.9)]
+    torch.testing.assert_close(scores['batch'][0], scores['batch'][1], rtol=1e-3, atol=1e-3)
+    kept, erased = scores['running']
+    assert (erased - erased.mean()).abs().mean() < 0.5 * (kept - kept.mean()).abs().mean()
 
 
 def test_bfloat16_background_branch_is_close_to_float32_and_as_isolated():
@@ -193,7 +219,7 @@ def test_background_dtype_auto_follows_the_hardware(monkeypatch):
     images, _ = batch()
     tap = model.backbone.tap(images).detach()
     fg = torch.rand(2, 1, *tap.shape[-2:])
-    reference = copy.deepcopy(model.classifier)(copy.deepcopy(model.backbone.later)(
+    reference = copy.deepcopy(model.classifier)(copy.deepcopy(model.backbone.later).eval()(
         tap * (1 - fg)))
     torch.testing.assert_close(model.background_class_maps(tap, fg), reference,
                                rtol=1e-4, atol=1e-5)

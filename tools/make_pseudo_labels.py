@@ -40,6 +40,12 @@ def parse_args():
                         help='label every N-th image starting at I (split work across machines)')
     parser.add_argument('--save-cams', action='store_true', help='also save maps as npz')
     parser.add_argument('--overwrite', action='store_true', help='redo finished images')
+    parser.add_argument('--threshold-split',
+                        help="with refine thresholds 'auto': split whose seed sweep places them "
+                             '(default: pseudo_label.threshold_split, else --split)')
+    parser.add_argument('--seed-threshold', type=float,
+                        help="with refine thresholds 'auto': place them around this seed "
+                             'threshold (e.g. the best of tools/eval_labels.py --cams) instead')
     parser.add_argument('--device', default='cpu', help='cpu or cuda[:N] for the classifier')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. pseudo_label.map_kind=fused')
@@ -54,7 +60,8 @@ def main():
                                    data_root=args.data_root, workers=args.workers,
                                    shard=args.shard, save_cams=args.save_cams,
                                    overwrite=args.overwrite, cfg_options=args.cfg_options,
-                                   device=args.device)
+                                   device=args.device, threshold_split=args.threshold_split,
+                                   seed_threshold=args.seed_threshold)
     except USER_ERRORS as err:
         sys.exit(f'error: {err}')
     print(f'{manifest["num_done"]} of {manifest["num_images"]} images labelled, '

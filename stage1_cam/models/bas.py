@@ -17,9 +17,11 @@ Forward pass for one training batch::
 of the graph for that pass (``run_frozen``), so L_bas trains only the generator (and,
 through the generator's input, the tap layers). The reference deep-copies the
 later stage every step; calling it with detached weights computes the same
-thing without the copy. Its BatchNorm layers see the erased batch's statistics
-in training (as the copy in train mode did) and their running statistics are
-left untouched.
+thing without the copy. Its BatchNorm layers normalise the erased features with
+their running statistics by default (``background_norm='running'``; the
+reference's copy in train mode used the erased batch's own statistics,
+``'batch'``, which divides out the erasure: see the class docstring), and
+their running statistics are left untouched either way.
 """
 from contextlib import contextmanager
 
@@ -41,31 +43,45 @@ def pick_one_class(labels):
     return torch.multinomial(labels.float(), 1).squeeze(1)
 
 
+BACKGROUND_NORMS = ('running', 'batch')
+
+
 @contextmanager
-def frozen(module):
+def frozen(module, norm='batch'):
     """For one pass: ``module``'s parameters out of the autograd graph (the
     gradient still reaches its input) and the running statistics of its
-    BatchNorm layers in training mode left alone (they normalise with the
-    batch's statistics, as in training). Graphs recorded before keep their
-    parameters: their gradients still flow in the backward pass."""
+    BatchNorm layers left alone. Graphs recorded before keep their
+    parameters: their gradients still flow in the backward pass.
+
+    ``norm``: how BatchNorm layers in training mode normalise the pass:
+    'batch' with the statistics of the batch passed (the reference's copy in
+    train mode), 'running' with their running statistics (as at inference).
+    """
+    if norm not in BACKGROUND_NORMS:
+        raise ValueError(f'unknown background norm {norm!r}; choose one of {BACKGROUND_NORMS}')
     params = [p for p in module.parameters() if p.requires_grad]
     norms = [m for m in module.modules()
-             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training
-             and m.track_running_stats]
+             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training]
+    tracking = [m for m in norms if m.track_running_stats]
     for param in params:
         param.requires_grad_(False)
-    for norm in norms:
-        norm.track_running_stats = False
+    for layer in tracking:
+        layer.track_running_stats = False
+    if norm == 'running':
+        for layer in norms:
+            layer.training = False
     try:
         yield module
     finally:
         for param in params:
             param.requires_grad_(True)
-        for norm in norms:
-            norm.track_running_stats = True
+        for layer in tracking:
+            layer.track_running_stats = True
+        for layer in norms:
+            layer.training = True
 
 
-def run_frozen(module, inputs):
+def run_frozen(module, inputs, norm='batch'):
     """``module(inputs)`` with its current weights detached from the graph and
     its BatchNorm running statistics untouched (see ``frozen``).
 
@@ -73,7 +89,7 @@ def run_frozen(module, inputs):
     ``torch.func.functional_call`` re-binds every parameter and clones every
     buffer on each call (measured 2-3% of a BAS step on the CPU,
     benchmarks/bench_bas_overhead.py)."""
-    with frozen(module):
+    with frozen(module, norm):
         return module(inputs)
 
 
@@ -88,27 +104,48 @@ class BASClassifier(CAMClassifier):
     ``background_dtype``: precision of the background branch, 'float32'
     (default), 'bfloat16' or 'auto' (bfloat16 where the hardware has it; see
     ``precision.py``).
+    ``background_norm``: how the frozen later stage's BatchNorm layers
+    normalise the erased features: 'running' (default: their running
+    statistics, as at inference) or 'batch' (the erased batch's own
+    statistics, as the reference's deep copy in train mode does). With
+    'batch' the normalisation divides out how much of the features the map
+    removed, so S_bg stays near S whatever the map covers (README, "BAS as
+    implemented").
+    ``generator_bias``: the generator's 3x3 conv gets a bias (default
+    False, as the reference). A tap of signed, zero-centred features (the
+    linear bottleneck of MobileNetV2) leaves a bias-free generator no way to
+    lower its map where nothing is, so the area constraint cannot act.
     """
 
+    map_kinds = ('bas', 'cam', 'fused')
+    default_map_kind = 'bas'
+    title = 'BAS'
     DEFAULT_WEIGHTS = {'mcls': 1.0, 'frg': 0.2, 'bas': 1.0, 'area': 1.2}
 
     def __init__(self, backbone, num_classes, cls_loss='multilabel_softmax', loss_weights=None,
-                 frg_detach=True, background_dtype='float32', data_preprocessor=None,
-                 init_cfg=None):
+                 frg_detach=True, background_dtype='float32', background_norm='running',
+                 generator_bias=False, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, num_classes, cls_loss=cls_loss,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.frg_detach = frg_detach
         self.background_dtype = check_background_dtype(background_dtype)
+        if background_norm not in BACKGROUND_NORMS:
+            raise ValueError(f'background_norm must be one of {BACKGROUND_NORMS}, '
+                             f'got {background_norm!r}')
+        self.background_norm = background_norm
         unknown = set(loss_weights or {}) - set(self.DEFAULT_WEIGHTS)
         if unknown:
             raise KeyError(f'unknown BAS loss weights {sorted(unknown)}; '
                            f'known: {sorted(self.DEFAULT_WEIGHTS)}')
         self.loss_weights = {**self.DEFAULT_WEIGHTS, **(loss_weights or {})}
-        # The generator: one sigmoid foreground map per class (reference: no bias).
+        # The generator: one sigmoid foreground map per class.
         self.classifier_loc = nn.Sequential(
-            nn.Conv2d(self.backbone.tap_channels, num_classes, 3, padding=1, bias=False),
+            nn.Conv2d(self.backbone.tap_channels, num_classes, 3, padding=1,
+                      bias=generator_bias),
             nn.Sigmoid())
         nn.init.xavier_uniform_(self.classifier_loc[0].weight)
+        if generator_bias:
+            nn.init.zeros_(self.classifier_loc[0].bias)
 
     def classify_features(self, tap_features):
         """F = classifier(later(tap)): the part the background branch re-runs."""
@@ -122,7 +159,11 @@ class BASClassifier(CAMClassifier):
 
     def frozen_class_maps(self, erased):
         """classifier(later(erased)) through the frozen later stage."""
-        return run_frozen(self.classifier, run_frozen(self.backbone.later, erased))
+        return self.run_frozen(self.classifier, self.run_frozen(self.backbone.later, erased))
+
+    def run_frozen(self, module, inputs):
+        """``run_frozen`` with this model's ``background_norm``."""
+        return run_frozen(module, inputs, self.background_norm)
 
     def loss(self, images, labels):
         tap_features = self.backbone.tap(images)

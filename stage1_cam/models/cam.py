@@ -36,7 +36,15 @@ class CAMClassifier(BaseModel):
     (B, C); ``tensor`` -> dict of activation maps (see ``activation_maps``).
     Parameters whose name contains ``classifier`` are the new layers (10x LR
     through the optimizer's ``paramwise_cfg``).
+
+    A method describes itself: ``map_kinds`` it can produce (keys of
+    ``activation_maps``, plus 'fused' where both 'bas' and 'cam' exist),
+    ``default_map_kind`` for its pseudo-labels, and its ``title``.
     """
+
+    map_kinds = ('cam',)
+    default_map_kind = 'cam'
+    title = 'CAM'
 
     def __init__(self, backbone, num_classes, cls_loss='multilabel_soft_margin',
                  data_preprocessor=None, init_cfg=None):

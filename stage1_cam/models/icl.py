@@ -180,6 +180,7 @@ class ICLClassifier(ICLMixin, CAMClassifier):
     ``contrastive``: margin (0.5) and points (('tap', 'last')) of L_ca.
     """
 
+    title = 'ICL'
     DEFAULT_WEIGHTS = {'cls': 1.0, 'ca': 1.0, 'fc': 1.0}
 
     def __init__(self, backbone, num_classes, cls_loss='multilabel_soft_margin', loss_weights=None,
@@ -222,13 +223,17 @@ class BASICLClassifier(ICLMixin, BASClassifier):
     ca, fc (1, 1).
     """
 
+    title = 'BAS+ICL'
+
     DEFAULT_WEIGHTS = {**BASClassifier.DEFAULT_WEIGHTS, 'ca': 1.0, 'fc': 1.0}
 
     def __init__(self, backbone, num_classes, cls_loss='multilabel_softmax', loss_weights=None,
                  attention=None, drop=None, contrastive=None, background_dtype='float32',
-                 data_preprocessor=None, init_cfg=None):
+                 background_norm='running', generator_bias=False, data_preprocessor=None,
+                 init_cfg=None):
         super().__init__(backbone, num_classes, cls_loss=cls_loss, loss_weights=loss_weights,
-                         background_dtype=background_dtype,
+                         background_dtype=background_dtype, background_norm=background_norm,
+                         generator_bias=generator_bias,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self._build_icl(attention, drop, contrastive)
 
@@ -240,9 +245,9 @@ class BASICLClassifier(ICLMixin, BASClassifier):
     def frozen_class_maps(self, erased):
         """F_bg through the frozen later stage, non-local block and
         classifier (no drop)."""
-        later = run_frozen(self.backbone.later, erased)
-        last, _ = run_frozen(self.icl_attention_last, later)
-        return run_frozen(self.classifier, last)
+        later = self.run_frozen(self.backbone.later, erased)
+        last, _ = self.run_frozen(self.icl_attention_last, later)
+        return self.run_frozen(self.classifier, last)
 
     def loss(self, images, labels):
         outputs = self.icl_forward(images)
