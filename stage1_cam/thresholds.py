@@ -91,6 +91,9 @@ class PeakHistogram:
         mass_low = np.cumsum(counts * centres)
         mean_low = mass_low / np.maximum(weight_low, 1e-12)
         mean_high = (mass_low[-1] - mass_low) / np.maximum(weight_high, 1e-12)
-        between = weight_low * weight_high * (mean_low - mean_high) ** 2
-        split = int(np.argmax(between[:-1]))
-        return float((split + 1) / len(counts))
+        between = (weight_low * weight_high * (mean_low - mean_high) ** 2)[:-1]
+        # Between well-separated modes every empty bin splits equally well:
+        # take the middle of that plateau, not its first bin.
+        best = np.flatnonzero(between >= between.max() * (1 - 1e-9))
+        split = (best[0] + best[-1]) / 2
+        return round(float((split + 1) / len(counts)), 3)

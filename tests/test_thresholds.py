@@ -1,0 +1,105 @@
+"""Confident-region thresholds 'auto': placed around the seed optimum of the same maps."""
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from stage1_cam import pseudo_labels
+from stage1_cam.datasets.demo import generate_demo_dataset
+from stage1_cam.datasets.voc import DemoSource
+from stage1_cam.evaluation import evaluate_seed_dir
+from stage1_cam.thresholds import PeakHistogram, confident_thresholds, resolve_refine
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = str(REPO / 'configs' / 'stage1' / 'bas_mobilenetv2_demo.py')
+AUTO = {'pseudo_label.refine.fg_threshold': 'auto', 'pseudo_label.refine.bg_threshold': 'auto',
+        'pseudo_label.scales': (1.0,)}
+
+
+def test_irn_pair_is_recovered_at_its_seed_optimum_and_pairs_stay_ordered_inside_0_1():
+    assert confident_thresholds(0.15) == (0.30, 0.05)
+    previous = (0.0, 0.0)
+    for t in np.round(np.arange(0.05, 0.96, 0.01), 2):
+        fg, bg = confident_thresholds(t)
+        assert 0 < bg < t < fg < 1, t
+        assert fg >= previous[0] and bg >= previous[1]
+        previous = (fg, bg)
+    for t in (0.0, 0.01, 0.99, 1.0):   # the sweep's ends still give a usable pair
+        fg, bg = confident_thresholds(t)
+        assert 0 < bg < fg < 1
+
+
+def test_resolve_replaces_only_auto_and_refuses_crossed_pairs():
+    assert resolve_refine({'fg_threshold': 'auto', 'bg_threshold': 0.1}, 0.15) == \
+        {'fg_threshold': 0.30, 'bg_threshold': 0.1}
+    with pytest.raises(ValueError, match='bg must be below fg'):
+        resolve_refine({'fg_threshold': 'auto', 'bg_threshold': 0.5}, 0.15)
+
+
+def test_otsu_splits_a_bimodal_map_between_its_modes():
+    rng = np.random.default_rng(0)
+    background = rng.normal(0.2, 0.05, (1, 60, 100))
+    objects = rng.normal(0.8, 0.05, (1, 40, 100))
+    histogram = PeakHistogram()
+    histogram.add(np.clip(np.concatenate([background, objects], axis=1), 0, 1))
+    assert 0.4 < histogram.otsu() < 0.6
+
+
+@pytest.fixture(scope='module')
+def demo_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp('demo')
+    generate_demo_dataset(root, seed=5, num_train=8, num_val=2)
+    return root
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    from mmengine.config import Config
+
+    from stage1_cam.registry import build_model
+    torch.manual_seed(0)
+    model = build_model(Config.fromfile(CONFIG).model)
+    path = tmp_path_factory.mktemp('ckpt') / 'bas.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return path
+
+
+def test_auto_thresholds_come_from_the_sweep_of_the_same_maps_and_resume_reuses_them(
+        demo_root, checkpoint, tmp_path, monkeypatch):
+    out = tmp_path / 'out'
+    manifest = pseudo_labels.run_from_config(CONFIG, checkpoint, out, data_root=str(demo_root),
+                                             save_cams=True, cfg_options=AUTO)
+    derived = manifest['thresholds_derived']
+    assert derived['rule'] == 'seed sweep (ground truth)' and derived['num_images_with_gt'] == 8
+    # the seed optimum is that of the maps written into cams/ (same model, same scales)
+    sweep = evaluate_seed_dir(out / 'cams', DemoSource(str(demo_root)),
+                              thresholds=np.round(np.arange(0.0, 0.951, 0.01), 2),
+                              progress=False)
+    assert derived['seed_threshold'] == sweep['best_threshold']
+    fg, bg = confident_thresholds(derived['seed_threshold'])
+    assert (manifest['refine']['fg_threshold'], manifest['refine']['bg_threshold']) == (fg, bg)
+    assert manifest['refine_requested']['fg_threshold'] == 'auto'
+
+    # a resumed run of the same folder does not sweep again and keeps the pair
+    (out / 'labels' / f'{manifest["ids_done"][0]}.png').unlink()
+
+    def no_sweep(*args, **kwargs):
+        raise AssertionError('resume swept again')
+    monkeypatch.setattr(pseudo_labels, 'derive_thresholds', no_sweep)
+    again = pseudo_labels.run_from_config(CONFIG, checkpoint, out, data_root=str(demo_root),
+                                          save_cams=True, cfg_options=AUTO)
+    assert again['complete'] and again['refine'] == manifest['refine']
+
+
+def test_without_ground_truth_the_pair_follows_otsu_of_the_maps(demo_root, checkpoint, tmp_path):
+    root = tmp_path / 'no_gt'
+    shutil.copytree(demo_root, root)
+    shutil.rmtree(root / 'SegmentationClass')
+    manifest = pseudo_labels.run_from_config(CONFIG, checkpoint, tmp_path / 'out',
+                                             data_root=str(root), cfg_options=AUTO)
+    derived = manifest['thresholds_derived']
+    assert derived['rule'].startswith('Otsu') and derived['num_images_with_gt'] == 0
+    assert derived['seed_threshold'] == derived['otsu_threshold']
+    assert manifest['refine']['fg_threshold'] == confident_thresholds(derived['otsu_threshold'])[0]
