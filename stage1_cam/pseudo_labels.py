@@ -350,13 +350,15 @@ def source_config(cfg, split=None, data_root=None):
     return source_cfg
 
 
-def derive_thresholds(model, source, map_kind, scales, thresholds=None, progress=True):
+def derive_thresholds(model, source, map_kind, scales, thresholds=None, progress=True,
+                      max_images=None):
     """The seed optimum of ``model``'s maps on ``source`` (see ``thresholds.py``).
 
-    One pass over the images: the seed sweep over those with ground truth,
-    and the histogram of peak map values over all of them (Otsu's threshold,
-    the rule for data without ground truth). Returns a dict with
-    ``seed_threshold`` and how it was found.
+    One pass over the images (at most ``max_images``, evenly spaced over the
+    split): the seed sweep over those with ground truth, and the histogram of
+    peak map values over all of them (Otsu's threshold, the rule for data
+    without ground truth). Returns a dict with ``seed_threshold`` and how it
+    was found.
     """
     from tqdm import tqdm
 
@@ -368,9 +370,12 @@ def derive_thresholds(model, source, map_kind, scales, thresholds=None, progress
         thresholds = np.round(np.arange(0.0, 0.951, 0.01), 2)
     histogram = PeakHistogram()
     with_gt = []
+    ids = list(source.ids)
+    if max_images and len(ids) > max_images:
+        ids = [ids[i] for i in np.linspace(0, len(ids) - 1, max_images).round().astype(int)]
 
     def items():
-        for image_id in tqdm(source.ids, desc='threshold sweep', unit='img',
+        for image_id in tqdm(ids, desc='threshold sweep', unit='img',
                              disable=not progress, dynamic_ncols=True):
             classes = list(source.labels(image_id))
             maps = multiscale_maps(model, source.image(image_id), classes, kind=map_kind,
@@ -384,13 +389,13 @@ def derive_thresholds(model, source, map_kind, scales, thresholds=None, progress
     sweep = threshold_sweep(items(), thresholds=thresholds,
                             num_classes=source.num_classes + 1)
     otsu = histogram.otsu()
+    common = {'otsu_threshold': otsu, 'num_images': len(ids),
+              'split': getattr(source, 'split', None)}
     if with_gt:
         return {'seed_threshold': sweep['best_threshold'], 'rule': 'seed sweep (ground truth)',
-                'seed_miou': sweep['best_miou'], 'num_images_with_gt': len(with_gt),
-                'otsu_threshold': otsu, 'split': getattr(source, 'split', None)}
+                'seed_miou': sweep['best_miou'], 'num_images_with_gt': len(with_gt), **common}
     return {'seed_threshold': otsu, 'rule': 'Otsu on peak map values (no ground truth)',
-            'num_images_with_gt': 0, 'otsu_threshold': otsu,
-            'split': getattr(source, 'split', None)}
+            'num_images_with_gt': 0, **common}
 
 
 def _previous_derivation(out_dir, header, requested):
@@ -479,7 +484,9 @@ def _auto_refine(cfg, model, source, header, map_kind, requested, out_dir, thres
             source_config(cfg, split=threshold_split, data_root=data_root))
         logger.info('deriving confident-region thresholds from the %s maps of %d images',
                     map_kind, len(threshold_source.ids))
-        derived = derive_thresholds(model, threshold_source, map_kind, scales)
+        derived = derive_thresholds(
+            model, threshold_source, map_kind, scales,
+            max_images=cfg.get('pseudo_label', {}).get('threshold_images', 2000))
     try:
         resolved = resolve_refine(requested, derived['seed_threshold'])
     except ValueError as err:

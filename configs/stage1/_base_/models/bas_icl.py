@@ -9,10 +9,11 @@ model = dict(
     num_classes=20,
     cls_loss='multilabel_softmax',
     loss_weights=dict(mcls=1.0, frg=0.2, bas=1.0, area=1.2, ca=1.0, fc=1.0),
+    background_norm='running',  # as models/bas.py
     attention=dict(reduction=2, subsample=True),
     drop=dict(drop_rate=0.75, gamma=0.9, beta=0.1, per_sample=False, importance='sigmoid'),
     contrastive=dict(margin=0.5, points=['tap', 'last']),
     data_preprocessor=dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375]))
-# BAS maps: confident-region thresholds as in models/bas.py.
-pseudo_label = dict(map_kind='bas', refine=dict(fg_threshold=0.75, bg_threshold=0.50))
+# BAS maps: confident-region thresholds 'auto' as in models/bas.py.
+pseudo_label = dict(map_kind='bas', refine=dict(fg_threshold='auto', bg_threshold='auto'))
