@@ -1,4 +1,7 @@
 _base_ = ['./_base_/default_runtime.py', './_base_/schedules/demo.py',
           './_base_/datasets/real_photos.py', './_base_/models/icl.py']
+# ICL with MobileNetV2 on ~320 px photographs: the demo config's settings, output stride 16.
 model = dict(backbone=dict(type='mobilenet_v2', output_stride=16), num_classes=20)
+# The ICL non-local blocks are new layers: 10x LR like the classifier.
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'icl_': dict(lr_mult=10.0)}))
 default_hooks = dict(logger=dict(interval=5))
