@@ -17,8 +17,6 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / 'benchmarks' / 'results'
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 
 def load_average():
@@ -86,7 +84,7 @@ def markdown_table(headers, rows):
 
 def write_result(name, result, out=None):
     """Write ``result`` (atomically) to ``out`` or benchmarks/results/<name>.json."""
-    from stage1_cam.io import write_json
+    from wsss_core.io import write_json
     path = Path(out) if out else RESULTS_DIR / f'{name}.json'
     write_json(path, result)
     return path

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .io import IGNORE_INDEX, atomic_path
+from wsss_core.io import IGNORE_INDEX, atomic_path
 
 UNCERTAIN_MODES = ('exclude', 'background', 'miss')
 
@@ -399,7 +399,7 @@ def evaluate_label_dir(labels_dir, source, progress=True):
 
     from tqdm import tqdm
 
-    from .io import read_label_png
+    from wsss_core.io import read_label_png
     ids = _ids_with_files(labels_dir, '.png', source)
     matrix = ConfusionMatrix(source.num_classes + 1)
     failed = {}

@@ -49,13 +49,13 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from ..io import atomic_path, read_json, write_json, write_label_png, write_lines
+from wsss_core.classes import DEMO_CLASSES
+from wsss_core.io import atomic_path, read_json, write_json, write_label_png, write_lines
 from .base import DatasetError, write_labels_json
 
 GENERATOR_VERSION = 1
 _GENERATOR_NAME = 'stage1_cam.datasets.demo'
 
-DEMO_CLASSES = ['fox', 'owl', 'frog', 'fish', 'beetle', 'snail']
 
 # Designed share of the head in an object's visible area (checked per image
 # and class after occlusion; see _place_objects).

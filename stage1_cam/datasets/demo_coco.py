@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from ..io import atomic_path, read_json, write_json
+from wsss_core.io import atomic_path, read_json, write_json
 from .base import DatasetError
 from .coco import COCO_CATEGORIES
 from .demo import DEMO_CLASSES, _SPLIT_CODES, render_demo_image

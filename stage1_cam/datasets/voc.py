@@ -18,16 +18,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..io import read_label_png
+from wsss_core.classes import VOC_CLASSES
+from wsss_core.io import read_label_png
 from ..registry import SOURCES
 from .base import (DatasetError, ImageSource, read_labels_json, read_split_list,
                    write_labels_json)
 
 logger = logging.getLogger(__name__)
 
-VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat',
-               'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person',
-               'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor')
 
 # Some VOC-layout folders (re-encoded samples, exports of other tools) keep PNGs
 # in JPEGImages, so every common extension is tried, the VOC one first.

@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from ..datasets import demo
 from ..datasets.base import DatasetError
-from ..io import atomic_path, read_json, write_json, write_lines
+from wsss_core.io import atomic_path, read_json, write_json, write_lines
 
 GENERATOR_NAME = 'stage1_cam.wsol.demo_boxes'
 GENERATOR_VERSION = 1

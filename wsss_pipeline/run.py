@@ -11,7 +11,7 @@ import os
 import resource
 import time
 
-from stage1_cam.io import read_json, write_json
+from wsss_core.io import read_json, write_json
 
 from .settings import PipelineConfigError, load_settings
 from .steps import PER_METHOD_STEPS, Context, prepare

@@ -10,9 +10,10 @@ import json
 
 import numpy as np
 
-from stage1_cam.io import atomic_path, read_label_png, voc_palette
+from wsss_core.classes import voc_palette
+from wsss_core.io import atomic_path, read_label_png
 
-from .settings import METHOD_TITLES, stage1_config, stage1_options, stage2_config, \
+from .settings import stage1_config, stage1_options, stage2_config, \
     stage2_options
 
 
@@ -58,7 +59,7 @@ def threshold_curves(ctx, methods, path):
         if not points:
             continue
         xs, ys = zip(*points)
-        line, = ax.plot(xs, ys, label=f'{METHOD_TITLES.get(method, method)} '
+        line, = ax.plot(xs, ys, label=f'{ctx.settings.method_titles[method]} '
                                       f'(best {100 * sweep["best_miou"]:.1f} at '
                                       f'{sweep["best_threshold"]:.2f})')
         ax.plot([sweep['best_threshold']], [100 * sweep['best_miou']], 'o', color=line.get_color())
@@ -89,7 +90,7 @@ class Stage2Predictor:
     def __init__(self, ctx, checkpoint):
         from mmseg.apis import init_model
 
-        from stage1_cam.checkpoint import allow_mmengine_checkpoints
+        from wsss_core.checkpoint import allow_mmengine_checkpoints
         from stage2_seg.config_utils import load
         allow_mmengine_checkpoints()
         cfg = load(stage2_config(ctx.settings), cfg_options=stage2_options(ctx.settings),
@@ -139,7 +140,7 @@ def sample_grid(ctx, method, ids, source, path):
         classes = ', '.join(names[c] for c in source.labels(image_id))
         axes[row, 0].text(0.5, -0.03, f'{image_id}: {classes}', fontsize=7, ha='center',
                           va='top', transform=axes[row, 0].transAxes)
-    fig.suptitle(f'{METHOD_TITLES.get(method, method)}: maps, pseudo-labels (cream = 255), '
+    fig.suptitle(f'{ctx.settings.method_titles[method]}: maps, pseudo-labels (cream = 255), '
                  'ground truth and stage-2 predictions', fontsize=10)
     _save(fig, path)
     return path
