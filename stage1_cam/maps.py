@@ -20,6 +20,7 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from wsss_core.checkpoint import allow_mmengine_checkpoints
+
 from .datasets.transforms import resize_image, to_chw_tensor
 from .models import build_model
 

@@ -3,6 +3,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from wsss_core.checkpoint import allow_mmengine_checkpoints
+
 from .config_check import validate_stage1_config
 from .config import load_stage1_config
 from .rng_state import RandomStateHook

@@ -6,6 +6,8 @@ to a config without training anything.
 import time
 from pathlib import Path
 
+from mmseg.registry import DATASETS
+
 from wsss_core.config import ConfigError, load_config
 from wsss_core.label_folder import LabelFolderError, list_labels
 from wsss_core.runner_options import set_work_dir_and_launcher
@@ -77,7 +79,6 @@ def set_pseudo_labels(cfg, path):
 
 def dataset_classes(dataset_cfg):
     """Class names a dataset config will have (metainfo override or METAINFO)."""
-    from mmseg.registry import DATASETS
     dataset_cfg = innermost_dataset(dataset_cfg)
     meta = dataset_cfg.get('metainfo') or {}
     if meta.get('classes'):

@@ -9,15 +9,20 @@
 import json
 
 import numpy as np
+from mmseg.apis import inference_model, init_model
 
+from stage1_cam.label_report import build_eval_source
+from stage2_seg.config_utils import load
+from wsss_core.checkpoint import allow_mmengine_checkpoints
 from wsss_core.classes import voc_palette
 from wsss_core.io import atomic_path, read_label_png
 
-from .settings import stage1_config, stage1_options, stage2_config, \
-    stage2_options
+from .settings import stage1_config, stage1_options, stage2_config, stage2_options
 
 
 def _pyplot():
+    # Imported here: matplotlib is slow to import and only the figures need it
+    # (with the Agg backend, chosen before pyplot loads).
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -88,17 +93,12 @@ class Stage2Predictor:
     """The trained segmentor of a method, for single-scale predictions."""
 
     def __init__(self, ctx, checkpoint):
-        from mmseg.apis import init_model
-
-        from wsss_core.checkpoint import allow_mmengine_checkpoints
-        from stage2_seg.config_utils import load
         allow_mmengine_checkpoints()
         cfg = load(stage2_config(ctx.settings), cfg_options=stage2_options(ctx.settings),
                    data_root=ctx.data_root)
         self.model = init_model(cfg, str(checkpoint), device='cpu')
 
     def __call__(self, image_path):
-        from mmseg.apis import inference_model
         result = inference_model(self.model, str(image_path))
         return result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
 
@@ -147,7 +147,6 @@ def sample_grid(ctx, method, ids, source, path):
 
 
 def make_figures(ctx, results):
-    from stage1_cam.label_report import build_eval_source
     out = ctx.work_dir / 'figures'
     figures = {}
     methods = list(results['methods'])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from wsss_core.io import atomic_path, write_json
 
+from .figures import make_figures
 from .steps import PER_METHOD_STEPS
 
 PER_METHOD_STEP_NAMES = tuple(PER_METHOD_STEPS)
@@ -141,7 +142,6 @@ def steps_fingerprint(ctx):
 def write_report(ctx, force=False):
     """Write results.json/.md and the figures; skipped when the step records
     and the methods are those the existing report was made from."""
-    from .figures import make_figures
     fingerprint = steps_fingerprint(ctx)
     old_path = ctx.work_dir / 'results.json'
     if old_path.is_file() and (ctx.work_dir / 'results.md').is_file() and not force:

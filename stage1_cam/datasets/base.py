@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
 
 from wsss_core.dataset_files import DatasetError, read_split_list  # noqa: F401  (part of the source interface)
 from wsss_core.io import read_json, write_json
@@ -162,7 +163,6 @@ class ImageSource:
         training set) nor crash it hours in. A file corrupt past its header
         still fails when it is loaded, with its name.
         """
-        from tqdm import tqdm
         bad = []
         for image_id in tqdm(self.ids, desc='checking images', unit='img', leave=False,
                              disable=not progress or len(self.ids) < 1000):

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from wsss_core.classes import COCO_CATEGORIES, COCO_CLASSES  # noqa: F401  (COCO_CLASSES: for importers)
 from wsss_core.io import read_json, read_label_png
+
 from ..registry import SOURCES
 from .base import DatasetError, ImageSource, read_labels_json, read_split_list
 from .coco_masks import render_semantic_mask
@@ -66,6 +67,7 @@ def image_id_of(file_name):
 
 def load_coco(ann_file):
     """pycocotools' COCO index, quiet (it prints to stdout) and with errors naming the file."""
+    # Imported here: pycocotools is needed for instances JSON files only.
     from pycocotools.coco import COCO
     ann_file = Path(ann_file)
     if not ann_file.is_file():

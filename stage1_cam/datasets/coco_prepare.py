@@ -35,6 +35,8 @@ import time
 from collections import deque
 from pathlib import Path
 
+from tqdm import tqdm
+
 from wsss_core.io import (read_json, remove_stale_temp_files, write_json, write_label_png,
                           write_lines)
 
@@ -95,7 +97,6 @@ def render_gt_pngs(tasks, cat_id_to_label, crowd, workers=0, total=None, progres
 
     At most ``2 x workers`` batches are in flight, so memory stays bounded
     however long the split."""
-    from tqdm import tqdm
     failed = {}
     bar = tqdm(total=total, desc=desc, unit='img', disable=not progress, dynamic_ncols=True)
 

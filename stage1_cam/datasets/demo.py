@@ -51,6 +51,7 @@ from scipy import ndimage
 
 from wsss_core.classes import DEMO_CLASSES
 from wsss_core.io import atomic_path, read_json, write_json, write_label_png, write_lines
+
 from .base import DatasetError, write_labels_json
 
 GENERATOR_VERSION = 1

@@ -24,7 +24,6 @@ Layouts:
 Weights are torchvision-format ImageNet checkpoints, loaded by
 ``load_torchvision_weights``.
 """
-import torch
 import torchvision
 from torch import nn
 

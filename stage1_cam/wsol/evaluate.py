@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
 
 from wsss_core.errors import UserError
 from wsss_core.io import read_json, sha256_of, write_json
@@ -93,8 +94,6 @@ def _load_partial(path, header):
 def evaluate_wsol(model, source, settings, out_json, header=None, device='cpu', progress=True,
                   save_every_s=60.0):
     """Evaluate ``model`` on every image of ``source``; write and return the result dict."""
-    from tqdm import tqdm
-
     settings = {**DEFAULT_SETTINGS, **settings}
     if settings['map_kind'] is None:
         settings['map_kind'] = model.default_map_kind
