@@ -13,13 +13,21 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-
 from tqdm import tqdm
 
 from wsss_core.errors import UserError
 from wsss_core.io import IGNORE_INDEX, atomic_path, read_label_png
 
 UNCERTAIN_MODES = ('exclude', 'background', 'miss')
+
+
+class EvaluationError(UserError, ValueError):
+    """A folder that cannot be scored at all; the message says what to check."""
+
+
+class MissingFilesError(EvaluationError, FileNotFoundError):
+    """The files to score (or their ground truth) are not there."""
+
 
 logger = logging.getLogger(__name__)
 
@@ -221,7 +229,8 @@ def threshold_sweep(items, thresholds=None, num_classes=21):
         thresholds = np.round(np.arange(0.0, 0.61, 0.01), 2)
     thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     if not thresholds.size:
-        raise ValueError('thresholds is empty')
+        raise EvaluationError('the threshold sweep is empty; check --thresholds START STOP STEP '
+                              '(START <= STOP).')
     order = np.argsort(thresholds, kind='stable')
     # compared in float32, like seed_label's float32 background channel
     sorted_t = thresholds[order].astype(np.float32)
@@ -309,14 +318,6 @@ def plot_sweep(result, path, title=None):
 # -- folders on disk (tools/eval_labels.py) ---------------------------------
 
 
-class EvaluationError(UserError, ValueError):
-    """A folder that cannot be scored at all; the message says what to check."""
-
-
-class MissingFilesError(EvaluationError, FileNotFoundError):
-    """The files to score (or their ground truth) are not there."""
-
-
 def _gt_or_error(source, image_id):
     gt = source.gt_mask(image_id)
     if gt is None:
@@ -345,8 +346,8 @@ def _failure(failed, image_id, err):
 def _check_scored(ids, failed, folder):
     if len(failed) == len(ids):
         first = next(iter(failed.values()))
-        raise EvaluationError(f'none of the {len(ids)} images of {folder} could be scored; the first '
-                         f'error: {first}')
+        raise EvaluationError(f'none of the {len(ids)} images of {folder} could be scored; '
+                              f'the first error: {first}')
 
 
 # Per-image problems (a corrupt file, a mask of the wrong size) skip the image;

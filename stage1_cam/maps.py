@@ -16,10 +16,10 @@ same network). Which kinds a method offers is its class's ``map_kinds``.
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from wsss_core.checkpoint import allow_mmengine_checkpoints
+from wsss_core.config import load_config
 
 from .datasets.transforms import resize_image, to_chw_tensor
 from .models import build_model
@@ -40,7 +40,7 @@ def load_classifier(config, checkpoint, device='cpu'):
     The backbone's ImageNet weights are not needed (the checkpoint holds all
     weights), so the backbone is built with ``pretrained=None``.
     """
-    cfg = Config.fromfile(config) if not isinstance(config, Config) else config
+    cfg = load_config(config)
     model_cfg = cfg.model.copy()
     model_cfg['backbone'] = dict(model_cfg['backbone'], pretrained=None)
     model = build_model(model_cfg)

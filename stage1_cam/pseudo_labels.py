@@ -37,8 +37,8 @@ from tqdm import tqdm
 from wsss_core.errors import UserError
 from wsss_core.io import (is_output_error, read_json, remove_stale_temp_files, sha256_of,
                           write_label_png, write_npz)
-from wsss_core.label_folder import (ManifestWriter, is_done, label_path, maps_path,
-                                    merge_shard_manifests)
+from wsss_core.label_folder import (ManifestWriter, is_done, label_path, labels_dir, maps_dir,
+                                    maps_path, merge_shard_manifests)
 
 from .allocator import keep_freed_memory
 from .config import load_stage1_config
@@ -262,10 +262,10 @@ def open_out_dir(out_dir, source):
     except DatasetError as err:
         raise PseudoLabelError(str(err)) from None
     try:
-        label_path(out_dir, 'x').parent.mkdir(parents=True, exist_ok=True)
+        labels_dir(out_dir).mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise PseudoLabelError(f'cannot create {label_path(out_dir, "x").parent}: {err.strerror}; '
-                               'choose a writable --out-dir.') from err
+        raise PseudoLabelError(f'cannot create {labels_dir(out_dir)}: {err.strerror}; choose a '
+                               'writable --out-dir.') from err
     return out_dir
 
 
@@ -316,7 +316,8 @@ def make_pseudo_labels(model, source, out_dir, header, map_kind='bas', scales=No
                 len(todo), len(ids), len(ids) - len(todo), out_dir)
 
     # The model's large activations reuse freed memory instead of a fresh
-    # mmap each (1.56x less CPU time on VOC-sized maps; see allocator.py).
+    # mmap each, which page faults would zero again (allocator.py;
+    # benchmarks/results/maps.json, "allocators").
     keep_freed_memory()
     settings = LabelSettings(out_dir=str(out_dir), map_kind=map_kind, scales=scales,
                              refine_cfg=refine_cfg, save_cams=save_cams)
@@ -347,8 +348,9 @@ def make_pseudo_labels(model, source, out_dir, header, map_kind='bas', scales=No
 def _remove_stale_temp_files(out_dir, ids, manifest_name):
     """Temporary files a killed run of this shard left behind (its ids only:
     other shards may be writing into the same folder right now)."""
-    removed = remove_stale_temp_files(label_path(out_dir, 'x').parent, {f'{i}.png' for i in ids})
-    removed += remove_stale_temp_files(maps_path(out_dir, 'x').parent, {f'{i}.npz' for i in ids})
+    removed = remove_stale_temp_files(labels_dir(out_dir),
+                                      {label_path(out_dir, i).name for i in ids})
+    removed += remove_stale_temp_files(maps_dir(out_dir), {maps_path(out_dir, i).name for i in ids})
     removed += remove_stale_temp_files(out_dir, {manifest_name})
     if removed:
         logger.info('removed %d temporary file(s) of an interrupted run in %s', removed, out_dir)
@@ -503,5 +505,5 @@ def _auto_refine(cfg, model, source, header, map_kind, requested, out_dir, thres
     return resolved, dict(header, thresholds_derived=derived)
 
 
-__all__ = ['make_pseudo_labels', 'derive_thresholds', 'run_from_config', 'merge_shard_manifests', 'parse_shard',
+__all__ = ['make_pseudo_labels', 'derive_thresholds', 'run_from_config', 'parse_shard',
            'shard_ids', 'PseudoLabelError']

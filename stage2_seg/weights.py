@@ -25,7 +25,8 @@ so configs build and test without it.
 from mmengine.logging import print_log
 from mmseg.registry import WEIGHT_INITIALIZERS
 
-from wsss_core.torchvision_weights import CHECKPOINT_PATTERNS, WeightsError, load_torchvision_weights
+from wsss_core.torchvision_weights import (CHECKPOINT_PATTERNS, WeightsError,
+                                           load_torchvision_weights)
 
 
 @WEIGHT_INITIALIZERS.register_module()

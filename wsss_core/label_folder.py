@@ -47,12 +47,20 @@ def manifest_name(shard):
     return MANIFEST if tuple(shard) == (0, 1) else f'manifest.shard-{shard[0]}-of-{shard[1]}.json'
 
 
+def labels_dir(out_dir):
+    return Path(out_dir) / LABELS
+
+
+def maps_dir(out_dir):
+    return Path(out_dir) / MAPS
+
+
 def label_path(out_dir, image_id):
-    return Path(out_dir) / LABELS / f'{image_id}.png'
+    return labels_dir(out_dir) / f'{image_id}.png'
 
 
 def maps_path(out_dir, image_id):
-    return Path(out_dir) / MAPS / f'{image_id}.npz'
+    return maps_dir(out_dir) / f'{image_id}.npz'
 
 
 def is_done(out_dir, image_id, with_maps=False):

@@ -20,8 +20,18 @@ from stage2_seg.config_utils import innermost_dataset, load
 from stage2_seg.test import test as test_segmentor
 from stage2_seg.train import train as train_segmentor
 
+from wsss_core.errors import UserError
+
 from .prepare import prepare_dataset
 from .settings import stage1_config, stage1_options, stage2_config, stage2_options
+
+
+class StepError(UserError, RuntimeError):
+    """A step that cannot go on: images failed, or an earlier step has not run."""
+
+
+class MissingStepError(StepError, FileNotFoundError):
+    """``--only STEP`` before the steps it reads have finished."""
 
 
 class Context:
@@ -48,7 +58,7 @@ class Context:
         """The saved result of a finished step (raises if it has not run)."""
         record = self.record(step, method)
         if record is None:
-            raise FileNotFoundError(f'{self.step_dir(step, method) / "step.json"} missing: step '
+            raise MissingStepError(f'{self.step_dir(step, method) / "step.json"} missing: step '
                                     f'{step!r} has not finished for {method or "the dataset"}; '
                                     'run without --only.')
         return record['result']
@@ -104,7 +114,7 @@ def make_pseudo_labels(ctx, method, force=False):
                                device=_device(ctx.settings.get('pseudo_label_device', 'auto')),
                                threshold_split=ctx.eval_split)
     if manifest['num_failed']:
-        raise RuntimeError(f'{manifest["num_failed"]} of {manifest["num_images"]} images failed '
+        raise StepError(f'{manifest["num_failed"]} of {manifest["num_images"]} images failed '
                            f'in {out} (listed in its manifest.json); fix them and re-run.')
     return {'out_dir': str(out), 'num_images': manifest['num_images'],
             'map_kind': manifest['map_kind'], 'scales': manifest['scales'],

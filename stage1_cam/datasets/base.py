@@ -17,7 +17,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from wsss_core.dataset_files import DatasetError, read_split_list  # noqa: F401  (part of the source interface)
+# DatasetError and read_split_list: part of the source interface, imported from here too.
+from wsss_core.dataset_files import DatasetError, read_split_list  # noqa: F401
 from wsss_core.io import read_json, write_json
 
 

@@ -31,7 +31,7 @@ import logging
 import os
 from pathlib import Path
 
-from wsss_core.classes import COCO_CATEGORIES, COCO_CLASSES  # noqa: F401  (COCO_CLASSES: for importers)
+from wsss_core.classes import COCO_CATEGORIES, COCO_CLASSES  # noqa: F401  (COCO_CLASSES: API)
 from wsss_core.io import read_json, read_label_png
 
 from ..registry import SOURCES

@@ -426,7 +426,7 @@ def generate_demo_dataset(out_dir, seed=0, num_train=400, num_val=100, image_siz
     out_dir = Path(out_dir)
     _check_target(out_dir)
     if num_train < 1 or num_val < 0:
-        raise ValueError(f'need num_train >= 1 and num_val >= 0, got {num_train}, {num_val}')
+        raise DatasetError(f'need num_train >= 1 and num_val >= 0, got {num_train}, {num_val}')
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {

@@ -88,7 +88,7 @@ def generate_coco_demo(out_dir, seed=0, num_train=24, num_val=8, image_size=(96,
     out_dir = Path(out_dir)
     _check_target(out_dir)
     if num_train < 1 or num_val < 1:
-        raise ValueError(f'need num_train >= 1 and num_val >= 1, got {num_train}, {num_val}')
+        raise DatasetError(f'need num_train >= 1 and num_val >= 1, got {num_train}, {num_val}')
     started = time.perf_counter()
     meta = {'generator': GENERATOR_NAME, 'seed': int(seed), 'num_train': int(num_train),
             'num_val': int(num_val), 'image_size': [int(image_size[0]), int(image_size[1])],

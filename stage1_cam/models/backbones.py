@@ -16,7 +16,7 @@ Layouts:
   share ``output_stride`` (8 by default: the demo images are small). As
   IRN/BAS do for ResNet's layer4, no dilation by default: on 128-pixel
   images dilated 3x3 kernels gave gridded CAMs spread over the background
-  (seed mIoU 0.32 vs 0.39-0.43 without, demo check); ``dilated=True``
+  and lower demo seed mIoU than undilated ones; ``dilated=True``
   restores DeepLab-style dilation.
 * VGG16: tap is relu4_3 (stride 8); pool4/pool5 are removed and conv5 is
   dilated by 2, so tap and output share stride 8.

@@ -82,7 +82,7 @@ def generate_demo_boxes(out_dir, seed=0, num_train=300, num_test=100, image_size
         raise DatasetError(f'{out_dir} is not empty and is not a demo-boxes folder (no meta.json '
                            'of this generator); choose an empty or new folder.')
     if num_train < 1 or num_test < 1:
-        raise ValueError(f'need num_train >= 1 and num_test >= 1, got {num_train}, {num_test}')
+        raise DatasetError(f'need num_train >= 1 and num_test >= 1, got {num_train}, {num_test}')
     started = time.perf_counter()
     meta = {'generator': GENERATOR_NAME, 'generator_version': GENERATOR_VERSION,
             'seed': int(seed), 'num_train': int(num_train), 'num_test': int(num_test),
