@@ -5,6 +5,11 @@ Every benchmark writes ``benchmarks/results/<name>.json`` holding a
 after) next to its numbers, and prints a markdown table. Ratios are taken
 from repetitions interleaved within one run (A B C, B C A, C A B, ...), so a
 burst of load from another job slows every variant alike instead of one.
+
+The benchmarks import torch and the project inside the functions that
+measure, on purpose: most run their measurements in fresh child processes,
+whose memory and start-up must not include what the parent loaded. They
+import through the installed project (tools/install.sh: pip install -e .).
 """
 import json
 import os
