@@ -43,11 +43,8 @@ import argparse
 import copy
 import functools
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (REPO_ROOT, current_rss_mib, finish_machine_info, interleaved,  # noqa: E402
+from common import (REPO_ROOT, current_rss_mib, finish_machine_info, interleaved,
                     machine_info, markdown_table, paired_ratio, peak_rss_mib, reset_peak_rss,
                     run_child, summary, write_result)
 
@@ -106,7 +103,7 @@ def build(backbone, variant, device, seed=0):
     import torch
     from mmengine.optim import OptimWrapper
 
-    from stage1_cam.registry import build_model
+    from stage1_cam.models import build_model
 
     model_cfg = model_config(backbone, 'cam' if variant == 'cam' else 'bas')
     if variant == 'bas_float32':

@@ -26,16 +26,14 @@ train_aug (10,582 images) and COCO train2014 (82,783 images). Writes
 import argparse
 import multiprocessing as mp
 import os
-import sys
 import time
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import finish_machine_info, machine_info, markdown_table, write_result  # noqa: E402
-from stage1_cam.refine import background_scores, dense_crf, make_pseudo_label  # noqa: E402
+from common import finish_machine_info, machine_info, markdown_table, write_result
+from stage1_cam.refine import background_scores, dense_crf, make_pseudo_label
 
 VOC_TRAIN_AUG = 10582
 COCO_TRAIN = 82783

@@ -18,10 +18,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (REPO_ROOT, finish_machine_info, interleaved, machine_info,  # noqa: E402
+from common import (REPO_ROOT, finish_machine_info, interleaved, machine_info,
                     markdown_table, paired_ratio, run_child, summary, write_result)
 
 CONFIGS = {'mobilenet_v2': 'configs/stage1/bas_mobilenetv2_demo.py',
@@ -36,7 +34,7 @@ def build(backbone, device):
     import torch
     from mmengine.config import Config
 
-    from stage1_cam.registry import build_model
+    from stage1_cam.models import build_model
     cfg = Config.fromfile(str(REPO_ROOT / CONFIGS[backbone]))
     model_cfg = cfg.model.copy()
     model_cfg['backbone'] = dict(model_cfg['backbone'], pretrained=backbone == 'mobilenet_v2')

@@ -23,13 +23,11 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (REPO_ROOT, children_peak_rss_mib, current_rss_mib,  # noqa: E402
+from common import (REPO_ROOT, children_peak_rss_mib, current_rss_mib,
                     finish_machine_info, machine_info, markdown_table, peak_rss_mib, pss_mib,
                     run_child, write_result)
 
@@ -40,7 +38,7 @@ BENCH_DIR = REPO_ROOT / 'work_dirs' / 'bench'
 def demo_split(num_images):
     """A demo dataset with ``num_images`` train images (generated once)."""
     from stage1_cam.datasets.demo import generate_demo_dataset, is_demo_folder
-    from stage1_cam.io import read_json
+    from wsss_core.io import read_json
     root = BENCH_DIR / f'demo_{num_images}'
     if not (is_demo_folder(root) and read_json(root / 'meta.json')['num_train'] == num_images):
         print(f'generating {num_images} demo images into {root} ...', flush=True)
@@ -52,7 +50,7 @@ def build_model():
     import torch
     from mmengine.config import Config
 
-    from stage1_cam.registry import build_model as build
+    from stage1_cam.models import build_model as build
     cfg = Config.fromfile(str(REPO_ROOT / CONFIG))
     torch.manual_seed(0)
     return build(cfg.model).eval(), cfg

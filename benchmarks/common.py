@@ -5,6 +5,11 @@ Every benchmark writes ``benchmarks/results/<name>.json`` holding a
 after) next to its numbers, and prints a markdown table. Ratios are taken
 from repetitions interleaved within one run (A B C, B C A, C A B, ...), so a
 burst of load from another job slows every variant alike instead of one.
+
+The benchmarks import torch and the project inside the functions that
+measure, on purpose: most run their measurements in fresh child processes,
+whose memory and start-up must not include what the parent loaded. They
+import through the installed project (tools/install.sh: pip install -e .).
 """
 import json
 import os
@@ -17,8 +22,6 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / 'benchmarks' / 'results'
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 
 def load_average():
@@ -86,7 +89,7 @@ def markdown_table(headers, rows):
 
 def write_result(name, result, out=None):
     """Write ``result`` (atomically) to ``out`` or benchmarks/results/<name>.json."""
-    from stage1_cam.io import write_json
+    from wsss_core.io import write_json
     path = Path(out) if out else RESULTS_DIR / f'{name}.json'
     write_json(path, result)
     return path

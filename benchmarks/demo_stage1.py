@@ -10,17 +10,15 @@ against the demo GT. Writes benchmarks/results/demo_stage1.{json,md}.
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from stage1_cam.datasets.demo import generate_demo_dataset, is_demo_folder  # noqa: E402
-from stage1_cam.io import write_json  # noqa: E402
+from stage1_cam.datasets.demo import generate_demo_dataset, is_demo_folder
+from wsss_core.io import write_json
 
 CONFIGS = {'cam': 'configs/stage1/cam_mobilenetv2_demo.py',
            'icl': 'configs/stage1/icl_mobilenetv2_demo.py',

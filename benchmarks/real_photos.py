@@ -21,11 +21,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from stage1_cam.io import read_json, write_json  # noqa: E402
+from wsss_core.io import read_json, write_json
 
 GENERATOR = REPO.parent / 'shared' / 'benchmarks' / 'make_voc_composites.py'
 PIPELINE = 'configs/pipeline/real_photos.py'
@@ -48,7 +47,7 @@ def fused_seed_miou(seed_dir, method, data_root):
     method without generator maps. Cached in the method's folder."""
     from mmengine.config import Config
 
-    from pipeline.settings import load_settings, stage1_config, stage1_options
+    from wsss_pipeline.settings import load_settings, stage1_config, stage1_options
     from stage1_cam.datasets.classification import build_source
     from stage1_cam.maps import load_classifier
     from stage1_cam.pseudo_labels import derive_thresholds, source_config
@@ -70,7 +69,7 @@ def fused_seed_miou(seed_dir, method, data_root):
 
 
 def run_seed(work_dir, seed, methods, workers):
-    from pipeline.run import run_pipeline
+    from wsss_pipeline.run import run_pipeline
     data_root = make_dataset(work_dir / f'data_seed{seed}', seed)
     seed_dir = work_dir / f'seed{seed}'
     results = run_pipeline(str(REPO / PIPELINE), str(seed_dir), methods=methods,

@@ -19,8 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO_ROOT, RESULTS_DIR  # noqa: E402
+from common import REPO_ROOT, RESULTS_DIR
 
 BENCHMARKS = {  # name -> (script, takes --device, title)
     'bas_overhead': ('bench_bas_overhead.py', True, 'BAS training-step overhead'),
@@ -89,7 +88,7 @@ def main():
             continue
         results[name] = json.loads((out_dir / f'{name}.json').read_text())
         results[name]['seconds'] = round(time.perf_counter() - started, 1)
-    from stage1_cam.io import atomic_path
+    from wsss_core.io import atomic_path
     summary_path = out_dir / 'summary.md'
     with atomic_path(summary_path) as tmp:
         Path(tmp).write_text(summary_markdown(results, args.quick, commands))

@@ -4,7 +4,8 @@ glibc serves every block above its mmap threshold (at most 32 MiB) with a
 fresh ``mmap`` and unmaps it on free, so each large activation of a CNN
 costs page faults that zero it again. On multi-scale maps of VOC-sized
 images (MobileNetV2 at output stride 8, scale 2.0: 45 MiB per activation)
-that made the model take 1.56x the CPU time (benchmarks/bench_maps.py). Raising
+that costs the model much CPU time (benchmarks/bench_maps.py; the measurement
+is under "allocators" in benchmarks/results/maps.json). Raising
 the thresholds lets freed blocks be reused: memory stays at the peak of one
 image instead of being returned and faulted in again per layer.
 """

@@ -17,15 +17,17 @@ source is built, still before training starts.
 """
 from pathlib import Path
 
+from mmengine.utils import import_modules_from_strings
 
-class ConfigError(ValueError):
-    """A config that cannot work; the message names the key and the fix."""
+from wsss_core.classes import DEMO_CLASSES, VOC_CLASSES
+from wsss_core.config import ConfigError
+
+from . import datasets, models  # noqa: F401  (register the sources and the methods)
+from .registry import MODELS, SOURCES
 
 
 # Where the source type fixes the class count, without reading any file.
 def _source_num_classes(source_cfg):
-    from .datasets.demo import DEMO_CLASSES
-    from .datasets.voc import VOC_CLASSES
     kind = source_cfg.get('type')
     if kind == 'VOC':
         return len(source_cfg.get('class_names') or VOC_CLASSES)
@@ -47,8 +49,6 @@ def _registered(registry, name, key):
 
 def check_model(model_cfg):
     """The model's class, checked to be a registered stage-1 method."""
-    import stage1_cam.models  # noqa: F401  (registers the methods)
-    from .registry import MODELS
     if not model_cfg or 'type' not in model_cfg:
         raise ConfigError('the config has no model.type; base it on a configs/stage1/_base_/'
                           'models file.')
@@ -57,8 +57,6 @@ def check_model(model_cfg):
 
 def check_source(source_cfg, key, num_classes=None):
     """A source config: registered type, class count, existing folders."""
-    import stage1_cam.datasets  # noqa: F401  (registers the sources)
-    from .registry import SOURCES
     if not isinstance(source_cfg, dict) or 'type' not in source_cfg:
         raise ConfigError(f'{key} must be a dict with a type (VOC, COCO, Demo), '
                           f'got {source_cfg!r}.')
@@ -79,19 +77,43 @@ def check_source(source_cfg, key, num_classes=None):
                               f'with --data-root DIR, or fix data_root in the config{hint}.')
 
 
+def known_map_kinds():
+    """Every map kind some registered method declares (its ``map_kinds``)."""
+    kinds = set()
+    for cls in MODELS.module_dict.values():
+        kinds.update(getattr(cls, 'map_kinds', ()))
+    return sorted(kinds)
+
+
+# What a map kind is made with, for the message when a method lacks it.
+_MADE_WITH = {'bas': 'a BAS generator', 'fused': 'a BAS generator'}
+
+
 def check_map_kind(cfg, model_cls):
-    from .maps import MAP_KINDS
-    from .models.bas import BASClassifier
     map_kind = (cfg.get('pseudo_label') or {}).get('map_kind')
     if map_kind is None:
         return
-    if map_kind not in MAP_KINDS:
+    known = known_map_kinds()
+    if map_kind not in known:
         raise ConfigError(f'pseudo_label.map_kind={map_kind!r} is unknown; choose one of '
-                          f'{", ".join(MAP_KINDS)}.')
-    if map_kind in ('bas', 'fused') and model_cls is not None \
-            and not issubclass(model_cls, BASClassifier):
-        raise ConfigError(f'pseudo_label.map_kind={map_kind!r} needs a BAS generator, which '
-                          f'{model_cls.__name__} does not have; use map_kind=\'cam\'.')
+                          f'{", ".join(known)}.')
+    if model_cls is not None and map_kind not in model_cls.map_kinds:
+        made_with = _MADE_WITH.get(map_kind, f'{map_kind!r} maps')
+        raise ConfigError(f'pseudo_label.map_kind={map_kind!r} needs {made_with}, which '
+                          f'{model_cls.__name__} does not have; use map_kind='
+                          f'{model_cls.default_map_kind!r} (its map_kinds: '
+                          f'{", ".join(model_cls.map_kinds)}).')
+
+
+def method_class(cfg):
+    """The registered class of a stage-1 config's ``model.type`` (after the
+    config's ``custom_imports``, which may register it): its declarations
+    (``map_kinds``, ``default_map_kind``, ``title``, ``default_refine``)
+    describe the method to every step."""
+    imports = cfg.get('custom_imports')
+    if imports:  # the config's own modules register its methods and sources
+        import_modules_from_strings(**imports)
+    return check_model(cfg.get('model'))
 
 
 def validate_stage1_config(cfg, training=True, source_cfg=None):
@@ -100,11 +122,7 @@ def validate_stage1_config(cfg, training=True, source_cfg=None):
     ``training``: also check the training loader; ``source_cfg``: the source
     a non-training step reads (default: the training source).
     """
-    imports = cfg.get('custom_imports')
-    if imports:  # the config's own modules register its methods and sources
-        from mmengine.utils import import_modules_from_strings
-        import_modules_from_strings(**imports)
-    model_cls = check_model(cfg.get('model'))
+    model_cls = method_class(cfg)
     num_classes = cfg.model.get('num_classes')
     dataset = (cfg.get('train_dataloader') or {}).get('dataset') or {}
     if training:

@@ -9,12 +9,25 @@ coverage, and the two other conventions in use (255 as background, as IRN's
 """
 import logging
 import math
+import zipfile
+from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from .io import IGNORE_INDEX, atomic_path
+from wsss_core.errors import UserError
+from wsss_core.io import IGNORE_INDEX, atomic_path, read_label_png
 
 UNCERTAIN_MODES = ('exclude', 'background', 'miss')
+
+
+class EvaluationError(UserError, ValueError):
+    """A folder that cannot be scored at all; the message says what to check."""
+
+
+class MissingFilesError(EvaluationError, FileNotFoundError):
+    """The files to score (or their ground truth) are not there."""
+
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +229,8 @@ def threshold_sweep(items, thresholds=None, num_classes=21):
         thresholds = np.round(np.arange(0.0, 0.61, 0.01), 2)
     thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     if not thresholds.size:
-        raise ValueError('thresholds is empty')
+        raise EvaluationError('the threshold sweep is empty; check --thresholds START STOP STEP '
+                              '(START <= STOP).')
     order = np.argsort(thresholds, kind='stable')
     # compared in float32, like seed_label's float32 background channel
     sorted_t = thresholds[order].astype(np.float32)
@@ -275,6 +289,7 @@ def plot_sweep(result, path, title=None):
     Uses matplotlib's Agg canvas directly (no pyplot, no global backend
     switch) and writes atomically.
     """
+    # Imported here: matplotlib is needed for the plot only, and is slow to import.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -306,18 +321,17 @@ def plot_sweep(result, path, title=None):
 def _gt_or_error(source, image_id):
     gt = source.gt_mask(image_id)
     if gt is None:
-        raise FileNotFoundError(f'no ground-truth mask for {image_id!r} in {source.data_root}; '
+        raise MissingFilesError(f'no ground-truth mask for {image_id!r} in {source.data_root}; '
                                 'evaluate a split that has GT (e.g. VOC train or val).')
     return gt
 
 
 def _ids_with_files(folder, suffix, source):
     """Ids of ``source`` that have ``folder/<id><suffix>``; raise if there is none."""
-    from pathlib import Path
     folder = Path(folder)
     ids = [i for i in source.ids if (folder / f'{i}{suffix}').is_file()]
     if not ids:
-        raise FileNotFoundError(f'{folder} holds no {suffix} file for any of the '
+        raise MissingFilesError(f'{folder} holds no {suffix} file for any of the '
                                 f'{len(source.ids)} images of the split; check the folder and '
                                 '--split.')
     return ids
@@ -332,8 +346,8 @@ def _failure(failed, image_id, err):
 def _check_scored(ids, failed, folder):
     if len(failed) == len(ids):
         first = next(iter(failed.values()))
-        raise ValueError(f'none of the {len(ids)} images of {folder} could be scored; the first '
-                         f'error: {first}')
+        raise EvaluationError(f'none of the {len(ids)} images of {folder} could be scored; '
+                              f'the first error: {first}')
 
 
 # Per-image problems (a corrupt file, a mask of the wrong size) skip the image;
@@ -343,7 +357,6 @@ IMAGE_ERRORS = (ValueError, OSError)
 
 def _read_maps(path):
     """(maps float32 (K, H, W), classes int64) of one maps file; ValueError naming it."""
-    import zipfile
     try:
         with np.load(path) as data:
             return data['maps'].astype(np.float32), data['classes'].astype(np.int64)
@@ -359,9 +372,6 @@ def evaluate_seed_dir(cams_dir, source, thresholds=None, progress=True):
     many had none. Images whose maps or GT cannot be read, or disagree in
     size, are skipped and listed in ``failed`` (``num_failed``).
     """
-    from pathlib import Path
-
-    from tqdm import tqdm
     ids = _ids_with_files(cams_dir, '.npz', source)
     failed = {}
 
@@ -395,11 +405,6 @@ def evaluate_label_dir(labels_dir, source, progress=True):
     """mIoU of ``labels_dir/<id>.png`` against GT; 255 predictions excluded
     (and their share reported), also the 255-as-background convention.
     Unreadable or mis-sized labels / GT are skipped and listed in ``failed``."""
-    from pathlib import Path
-
-    from tqdm import tqdm
-
-    from .io import read_label_png
     ids = _ids_with_files(labels_dir, '.png', source)
     matrix = ConfusionMatrix(source.num_classes + 1)
     failed = {}

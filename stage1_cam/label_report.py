@@ -1,23 +1,20 @@
 """``tools/eval_labels.py``: score a maps folder (seeds) or a label folder."""
 from pathlib import Path
 
+from wsss_core.io import write_json
 
+from .config import load_stage1_config
+from .config_check import validate_stage1_config
 from .datasets.base import refuse_dataset_path
+from .datasets.classification import build_source
 from .evaluation import evaluate_label_dir, evaluate_seed_dir, plot_sweep
-from .io import write_json
+from .pseudo_labels import source_config
 
 
 def build_eval_source(config, split=None, data_root=None, cfg_options=None):
     """The image source of a stage-1 config (its pseudo-label source), for its GT."""
-    from mmengine.config import Config
-
-    from .config_check import validate_stage1_config
-    from .datasets.classification import build_source
-    from .pseudo_labels import source_config
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    source_cfg = source_config(cfg, split=split, data_root=data_root)
+    cfg = load_stage1_config(config, data_root=data_root, cfg_options=cfg_options)
+    source_cfg = source_config(cfg, split=split)
     validate_stage1_config(cfg, training=False, source_cfg=source_cfg)
     return build_source(source_cfg)
 

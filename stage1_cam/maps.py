@@ -7,22 +7,31 @@ is flipped back and added, and the result is resized to the image size and
 summed over scales. Only the image's ground-truth classes are kept, each
 divided by its maximum (the reference's ``max + 1e-5``).
 
-Map kinds: ``bas`` (the generator's sigmoid maps), ``cam`` (ReLU of the
-class activation map), ``fused`` = norm(norm(bas) + norm(cam)) (the
-BAS-Extension ``make_cam.py`` fusion, here with both from the same network).
+Map kinds: a model's ``activation_maps`` returns the kinds it makes directly
+(``bas``: the generator's sigmoid maps; ``cam``: ReLU of the class activation
+map); ``COMBINED_KINDS`` are made from those (``fused`` = norm(norm(bas) +
+norm(cam)), the BAS-Extension ``make_cam.py`` fusion, here with both from the
+same network). Which kinds a method offers is its class's ``map_kinds``.
 """
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
-from .checkpoint import allow_mmengine_checkpoints
+from wsss_core.checkpoint import allow_mmengine_checkpoints
+from wsss_core.config import load_config
+
 from .datasets.transforms import resize_image, to_chw_tensor
-from .registry import build_model
+from .models import build_model
 
 DEFAULT_SCALES = (1.0, 0.5, 1.5, 2.0)
-MAP_KINDS = ('bas', 'cam', 'fused')
+# Kinds computed from other kinds, and what each is made of.
+COMBINED_KINDS = {'fused': ('bas', 'cam')}
+
+
+def direct_kinds(kind):
+    """The kinds ``activation_maps`` must give to make ``kind``."""
+    return COMBINED_KINDS.get(kind, (kind,))
 
 
 def load_classifier(config, checkpoint, device='cpu'):
@@ -31,7 +40,7 @@ def load_classifier(config, checkpoint, device='cpu'):
     The backbone's ImageNet weights are not needed (the checkpoint holds all
     weights), so the backbone is built with ``pretrained=None``.
     """
-    cfg = Config.fromfile(config) if not isinstance(config, Config) else config
+    cfg = load_config(config)
     model_cfg = cfg.model.copy()
     model_cfg['backbone'] = dict(model_cfg['backbone'], pretrained=None)
     model = build_model(model_cfg)
@@ -46,8 +55,8 @@ def max_normalise(maps, eps=1e-5):
     return maps / (peak[:, None, None] + eps)
 
 
-def _views_at_scale(model, image, scale, batch_views=True):
-    """Summed activation maps of the image and its flip at one scale (dict of (C, h, w)).
+def _views_at_scale(model, image, scale, batch_views=True, kinds=('bas', 'cam')):
+    """Summed ``kinds`` maps of the image and its flip at one scale (dict of (C, h, w)).
 
     ``batch_views``: both views in one forward pass (a batch of 2), else one
     pass per view. Eval-mode layers treat batch items independently, so the
@@ -65,7 +74,7 @@ def _views_at_scale(model, image, scale, batch_views=True):
     for batch in views:
         inputs = model.data_preprocessor({'inputs': batch.to(device)}, False)['inputs']
         for kind, maps in model.activation_maps(inputs).items():
-            if kind in ('bas', 'cam'):
+            if kind in kinds:
                 outputs.setdefault(kind, []).append(maps)
     summed = {}
     for kind, maps in outputs.items():
@@ -78,31 +87,33 @@ def _views_at_scale(model, image, scale, batch_views=True):
 def multiscale_maps(model, image, classes, kind='bas', scales=DEFAULT_SCALES, batch_views=True):
     """(K, H, W) float32 maps of ``classes`` (1-based), max-normalised per class.
 
-    ``kind``: 'bas', 'cam' or 'fused' (see the module docstring).
+    ``kind``: one of the model's ``map_kinds`` (see the module docstring).
     ``batch_views``: run each scale's image and flip as one batch (default)
     or one at a time (same maps; see ``_views_at_scale``).
     """
-    if kind not in MAP_KINDS:
-        raise ValueError(f'unknown map kind {kind!r}; choose one of {MAP_KINDS}')
+    offered = getattr(model, 'map_kinds', ())
+    if kind not in offered:
+        raise ValueError(f'{type(model).__name__} gives no {kind!r} maps; choose one of '
+                         f'{tuple(offered)} (its map_kinds).')
     height, width = image.shape[:2]
     index = torch.as_tensor(np.asarray(classes, dtype=np.int64) - 1)
     if len(index) == 0:
         return np.zeros((0, height, width), np.float32)
-    wanted = ('bas', 'cam') if kind == 'fused' else (kind,)
+    wanted = direct_kinds(kind)
     totals = {}
     for scale in scales:
-        views = _views_at_scale(model, image, scale, batch_views)
+        views = _views_at_scale(model, image, scale, batch_views, kinds=wanted)
         missing = [k for k in wanted if k not in views]
         if missing:
-            raise ValueError(f'{type(model).__name__} gives no {missing[0]!r} maps; '
-                             f'use kind="cam" for a CAM classifier.')
+            raise ValueError(f'{type(model).__name__} declares {kind!r} maps but its '
+                             f'activation_maps gives no {missing[0]!r}; fix its map_kinds.')
         for k in wanted:
             resized = F.interpolate(views[k][index.to(views[k].device)][None].float(),
                                     size=(height, width), mode='bilinear',
                                     align_corners=False)[0]
             totals[k] = totals[k] + resized if k in totals else resized
-    if kind == 'fused':
-        maps = max_normalise(max_normalise(totals['bas']) + max_normalise(totals['cam']))
+    if kind in COMBINED_KINDS:  # the normalised sum of its parts, normalised
+        maps = max_normalise(sum(max_normalise(totals[k]) for k in wanted))
     else:
         maps = max_normalise(totals[kind])
     return maps.clamp(min=0).cpu().numpy().astype(np.float32)

@@ -1,19 +1,22 @@
 """The pseudo-label step: classifier -> activation maps -> CRF -> label PNGs.
 
-Reads a dataset split and a trained stage-1 checkpoint, writes::
+Reads a dataset split and a trained stage-1 checkpoint, writes the
+pseudo-label folder of ``wsss_core.label_folder``::
 
     OUT/labels/<id>.png     VOC palette, 0 background, 1..C classes, 255 uncertain
     OUT/cams/<id>.npz       (--save-cams) classes (int16, 1..C), maps (float16, K x H x W)
     OUT/manifest.json       what made the folder and how complete it is
 
-With a GPU the model runs in this process and the CRF in a pool of worker
-processes; on a CPU each worker makes the maps too (the model is forked into
-them, one thread each). Either way the pool is fed at most ``2 x workers``
-images ahead, so memory does not grow with the split. Every file is written atomically; an id whose outputs exist is
-skipped, so a killed run restarted with the same command finishes the rest.
+Three execution strategies, one function each, all yielding ``LabelResult``s
+that the manifest collects: in this process (``workers=0``); the model here
+and the CRF in a pool of worker processes (a GPU model); the maps made in the
+workers too (a CPU model, forked into them, one thread each). A pool is fed
+at most ``2 x workers`` images ahead, so memory does not grow with the split.
+Every file is written atomically; an id whose outputs exist is skipped, so a
+killed run restarted with the same command finishes the rest.
 ``shard=(i, n)`` takes ids i, i+n, i+2n, ... so n machines split a split.
 """
-import hashlib
+import importlib.metadata as metadata
 import json
 import logging
 import multiprocessing
@@ -22,38 +25,40 @@ import platform
 import time
 import traceback
 from collections import deque
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
+import torch
+from tqdm import tqdm
+
+from wsss_core.errors import UserError
+from wsss_core.io import (is_output_error, read_json, remove_stale_temp_files, sha256_of,
+                          write_label_png, write_npz)
+from wsss_core.label_folder import (ManifestWriter, is_done, label_path, labels_dir, maps_dir,
+                                    maps_path, merge_shard_manifests)
 
 from .allocator import keep_freed_memory
+from .config import load_stage1_config
 from .config_check import validate_stage1_config
 from .datasets.base import DatasetError, refuse_dataset_path
-from .datasets.classification import with_data_root
+from .datasets.classification import build_source, with_data_root
+from .maps import DEFAULT_SCALES, load_classifier, multiscale_maps
+from .refine import DEFAULT_REFINE_CFG, make_pseudo_label
 from .thresholds import resolve_refine, wants_auto
-from .io import (is_output_error, read_json, remove_stale_temp_files, write_json,
-                 write_label_png, write_npz)
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_VERSION = 1
 
-
-class PseudoLabelError(RuntimeError):
+class PseudoLabelError(UserError, RuntimeError):
     """A pseudo-label run that cannot start; the message says what to do."""
 
 
 class OutputFolderError(PseudoLabelError):
     """The output folder failed mid-run (disk full, unwritable): the run stops;
     finished files stay, and re-running the command after the fix resumes."""
-
-
-def sha256_of(path, chunk=1 << 20):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def shard_ids(ids, shard):
@@ -75,7 +80,6 @@ def parse_shard(text):
 
 
 def software_versions():
-    import importlib.metadata as metadata
     versions = {'python': platform.python_version()}
     for package in ('torch', 'torchvision', 'mmengine', 'numpy', 'pydensecrf2'):
         try:
@@ -85,46 +89,164 @@ def software_versions():
     return versions
 
 
-def refine_one(task):
-    """Worker: CRF-refine one image's maps and write its files. Never raises.
+@dataclass(frozen=True)
+class LabelSettings:
+    """What labelling one image needs besides the model and the source
+    (small and picklable: it travels to the CRF workers with every image)."""
+    out_dir: str
+    map_kind: str
+    scales: tuple
+    refine_cfg: dict
+    save_cams: bool
 
-    Returns (id, error, stats, fatal); ``fatal``: the output folder itself
-    failed (disk full, unwritable), which no other image would escape.
+
+@dataclass(frozen=True)
+class LabelResult:
+    """The outcome of one image, whichever strategy labelled it.
+
+    ``error``: ``'Type: message'`` when it failed (else None); ``stats``: pixel
+    counts of its label; ``fatal``: the output folder itself failed (disk
+    full, unwritable), which no other image would escape.
     """
-    from .refine import make_pseudo_label
-    image_id, image, maps, classes, refine_cfg, out_dir, save_cams = task
+    image_id: str
+    error: Optional[str] = None
+    stats: Optional[dict] = None
+    fatal: bool = False
+
+
+def _failure(image_id, err, fatal=False):
+    return LabelResult(image_id, error=f'{type(err).__name__}: {err}', fatal=fatal)
+
+
+def image_maps(model, source, image_id, settings):
+    """(image, classes, maps) of one image of ``source``."""
+    image = source.image(image_id)
+    classes = list(source.labels(image_id))
+    maps = multiscale_maps(model, image, classes, kind=settings.map_kind, scales=settings.scales)
+    return image, classes, maps
+
+
+def refine_one(image_id, image, maps, classes, settings):
+    """CRF-refine one image's maps and write its files. Never raises."""
     try:
-        label = make_pseudo_label(image, maps, classes, refine_cfg)
-        if save_cams:
-            write_npz(Path(out_dir) / 'cams' / f'{image_id}.npz',
+        label = make_pseudo_label(image, maps, classes, settings.refine_cfg)
+        if settings.save_cams:
+            write_npz(maps_path(settings.out_dir, image_id),
                       classes=np.asarray(classes, np.int16), maps=maps.astype(np.float16))
-        write_label_png(Path(out_dir) / 'labels' / f'{image_id}.png', label)
+        write_label_png(label_path(settings.out_dir, image_id), label)
         counts = np.bincount(label.ravel(), minlength=256)
-        return image_id, None, {'pixels': int(label.size), 'ignored': int(counts[255])}, False
+        return LabelResult(image_id, stats={'pixels': int(label.size), 'ignored': int(counts[255])})
     except Exception as err:  # reported per image; the run goes on
-        return image_id, f'{type(err).__name__}: {err}', None, is_output_error(err)
+        return _failure(image_id, err, fatal=is_output_error(err))
 
 
-def _done(out_dir, image_id, save_cams):
-    if not (out_dir / 'labels' / f'{image_id}.png').is_file():
-        return False
-    return not save_cams or (out_dir / 'cams' / f'{image_id}.npz').is_file()
+def label_one(model, source, image_id, settings):
+    """Maps, then ``refine_one``, of one image. Never raises."""
+    try:
+        image, classes, maps = image_maps(model, source, image_id, settings)
+    except Exception as err:  # reported per image; the run goes on
+        logger.debug(traceback.format_exc())
+        return _failure(image_id, err)
+    return refine_one(image_id, image, maps, classes, settings)
 
 
-class ManifestWriter:
-    """Keeps ``manifest[-shard-I-of-N].json`` up to date (atomically)."""
+def label_in_process(model, source, ids, settings):
+    """Strategy ``workers=0``: every image labelled here, one after another."""
+    for image_id in ids:
+        yield label_one(model, source, image_id, settings)
 
-    def __init__(self, out_dir, shard, header):
-        name = 'manifest.json' if shard == (0, 1) else f'manifest.shard-{shard[0]}-of-{shard[1]}.json'
-        self.path = out_dir / name
-        self.header = header
-        self.done = []
-        self.failed = {}
 
-    def write(self, complete, total):
-        write_json(self.path, {**self.header, 'complete': complete, 'num_images': total,
-                               'num_done': len(self.done), 'num_failed': len(self.failed),
-                               'failed': self.failed, 'ids_done': sorted(self.done)})
+def _drain(pending, limit):
+    """Results of the submitted images: the finished ones at the head of the
+    queue, and as many more as it takes to leave at most ``limit`` waiting."""
+    while len(pending) >= limit or (pending and pending[0].ready()):
+        yield pending.popleft().get()
+
+
+def _run_pool(pool, tasks, workers):
+    """Feed ``tasks`` (a LabelResult, or an AsyncResult to wait for) through the
+    pool's queue at most ``2 x workers`` ahead; the pool is closed at the end,
+    or terminated when the consumer stops early (a fatal output error)."""
+    pending = deque()
+    try:
+        for task in tasks:
+            if isinstance(task, LabelResult):
+                yield task
+                continue
+            pending.append(task)
+            yield from _drain(pending, 2 * workers)
+        while pending:
+            yield pending.popleft().get()
+    finally:
+        pool.terminate() if pending else pool.close()
+        pool.join()
+
+
+def label_with_crf_pool(model, source, ids, settings, workers):
+    """Strategy model-in-parent: the maps here (the GPU's work), the CRF in
+    ``workers`` forked processes."""
+    pool = multiprocessing.get_context('fork').Pool(workers)
+    # OpenMP threads spinning against busy CRF workers slow the model down by
+    # orders of magnitude: give the model the cores the pool leaves.
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
+
+    def tasks():
+        for image_id in ids:
+            try:
+                image, classes, maps = image_maps(model, source, image_id, settings)
+            except Exception as err:  # reported per image; the run goes on
+                logger.debug(traceback.format_exc())
+                yield _failure(image_id, err)
+                continue
+            yield pool.apply_async(refine_one, (image_id, image, maps, classes, settings))
+
+    yield from _run_pool(pool, tasks(), workers)
+
+
+# The model and source of a map worker: set in each worker by the pool's
+# initializer. The pool forks, so they arrive by copy-on-write, not pickled;
+# the parent's module state is never touched.
+_worker_state = None
+
+
+def _init_map_worker(model, source):
+    global _worker_state
+    _worker_state = (model, source)
+    torch.set_num_threads(1)   # one core per worker; the pool has the others
+
+
+def _label_in_worker(image_id, settings):
+    model, source = _worker_state
+    return label_one(model, source, image_id, settings)
+
+
+def label_in_map_workers(model, source, ids, settings, workers):
+    """Strategy maps-in-workers (a CPU model): each of ``workers`` forked
+    processes makes an image's maps and its CRF; on a CPU the model costs
+    more than the CRF, so a model in the parent alone would keep them waiting."""
+    pool = multiprocessing.get_context('fork').Pool(workers, initializer=_init_map_worker,
+                                                    initargs=(model, source))
+    tasks = (pool.apply_async(_label_in_worker, (image_id, settings)) for image_id in ids)
+    yield from _run_pool(pool, tasks, workers)
+
+
+class ResultCollector:
+    """Collects ``LabelResult``s into the manifest, with a progress bar."""
+
+    def __init__(self, manifest, total, progress):
+        self.manifest = manifest
+        self.bar = tqdm(total=total, desc='pseudo-labels', unit='img', disable=not progress,
+                        dynamic_ncols=True)
+
+    def add(self, result):
+        if result.fatal:
+            raise OutputFolderError(f'{result.error.split(": ", 1)[-1]} The run stopped; '
+                                    're-run the same command to finish the rest.')
+        self.manifest.record(result.image_id, result.error)
+        if result.error is not None:
+            logger.error('image %s failed: %s', result.image_id, result.error)
+        self.bar.update(1)
+        self.manifest.write_if_due()
 
 
 def _as_json(value):
@@ -140,9 +262,9 @@ def open_out_dir(out_dir, source):
     except DatasetError as err:
         raise PseudoLabelError(str(err)) from None
     try:
-        (out_dir / 'labels').mkdir(parents=True, exist_ok=True)
+        labels_dir(out_dir).mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise PseudoLabelError(f'cannot create {out_dir / "labels"}: {err.strerror}; choose a '
+        raise PseudoLabelError(f'cannot create {labels_dir(out_dir)}: {err.strerror}; choose a '
                                'writable --out-dir.') from err
     return out_dir
 
@@ -159,32 +281,6 @@ def check_out_dir(out_dir, source, header, overwrite):
                     'pass --overwrite to redo the folder, or choose another --out-dir.')
 
 
-# What forked map workers read: set just before the pool forks (copy-on-write,
-# nothing is pickled), cleared after.
-_FORKED = {}
-
-
-def _init_map_worker():
-    import torch
-    torch.set_num_threads(1)   # one core per worker; the pool has the others
-
-
-def label_one(task):
-    """Worker when the maps are made in the workers too (CPU model): maps of
-    one image from the forked model, then ``refine_one``. Never raises."""
-    from .maps import multiscale_maps
-    image_id, refine_cfg, out_dir, save_cams = task
-    try:
-        source = _FORKED['source']
-        image = source.image(image_id)
-        classes = list(source.labels(image_id))
-        maps = multiscale_maps(_FORKED['model'], image, classes, kind=_FORKED['map_kind'],
-                               scales=_FORKED['scales'])
-    except Exception as err:
-        return image_id, f'{type(err).__name__}: {err}', None, False
-    return refine_one((image_id, image, maps, classes, refine_cfg, out_dir, save_cams))
-
-
 def _on_cpu(model):
     parameter = next(iter(model.parameters()), None)
     return parameter is None or parameter.device.type == 'cpu'
@@ -197,107 +293,49 @@ def make_pseudo_labels(model, source, out_dir, header, map_kind='bas', scales=No
 
     ``header``: provenance written into the manifest (config, checkpoint sha256...).
     ``maps_in_workers``: each worker makes the maps as well as the CRF (default:
-    when the model is on the CPU and ``workers > 0``). On a CPU the model costs
-    more than the CRF, so a model in the parent alone would keep the workers
-    waiting; on a GPU the parent feeds the CRF workers.
+    when the model is on the CPU and ``workers > 0``; see the module docstring).
     """
-    from tqdm import tqdm
-
-    from .maps import DEFAULT_SCALES, multiscale_maps
-    from .refine import DEFAULT_REFINE_CFG
-
     out_dir = Path(out_dir)
     refine_cfg = {**DEFAULT_REFINE_CFG, **(refine_cfg or {})}
     scales = tuple(scales or DEFAULT_SCALES)
-    header = {'manifest_version': MANIFEST_VERSION, **header, 'map_kind': map_kind,
-              'scales': list(scales), 'refine': refine_cfg,
+    header = {**header, 'map_kind': map_kind, 'scales': list(scales), 'refine': refine_cfg,
               'class_names': list(source.class_names), 'shard': list(shard),
               'versions': software_versions()}
     check_out_dir(out_dir, source, header, overwrite)
     ids = shard_ids(source.ids, shard)
-    manifest = ManifestWriter(out_dir, shard, header)
+    manifest = ManifestWriter(out_dir, shard, header, total=len(ids))
     _remove_stale_temp_files(out_dir, ids, manifest.path.name)
     todo = []
     for image_id in ids:
-        if not overwrite and _done(out_dir, image_id, save_cams):
-            manifest.done.append(image_id)
+        if not overwrite and is_done(out_dir, image_id, with_maps=save_cams):
+            manifest.record(image_id)
         else:
             todo.append(image_id)
-    manifest.write(complete=False, total=len(ids))
+    manifest.write(complete=False)
     logger.info('%d of %d images to label (%d already done) -> %s',
                 len(todo), len(ids), len(ids) - len(todo), out_dir)
 
     # The model's large activations reuse freed memory instead of a fresh
-    # mmap each (1.56x less CPU time on VOC-sized maps; see allocator.py).
+    # mmap each, which page faults would zero again (allocator.py;
+    # benchmarks/results/maps.json, "allocators").
     keep_freed_memory()
-    if maps_in_workers is None:
-        maps_in_workers = workers > 0 and _on_cpu(model)
-    maps_in_workers = maps_in_workers and workers > 0
-    if maps_in_workers:
-        _FORKED.update(model=model, source=source, map_kind=map_kind, scales=scales)
-        pool = multiprocessing.get_context('fork').Pool(workers, initializer=_init_map_worker)
+    settings = LabelSettings(out_dir=str(out_dir), map_kind=map_kind, scales=scales,
+                             refine_cfg=refine_cfg, save_cams=save_cams)
+    if workers <= 0:
+        results = label_in_process(model, source, todo, settings)
+    elif maps_in_workers if maps_in_workers is not None else _on_cpu(model):
+        results = label_in_map_workers(model, source, todo, settings, workers)
     else:
-        pool = multiprocessing.get_context('fork').Pool(workers) if workers > 0 else None
-    if pool is not None and not maps_in_workers:
-        # OpenMP threads spinning against busy CRF workers slow the model down
-        # by orders of magnitude: give the model the cores the pool leaves.
-        import torch
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
-    pending = deque()
-    bar = tqdm(total=len(todo), desc='pseudo-labels', unit='img', disable=not progress,
-               dynamic_ncols=True)
-    last_manifest = time.monotonic()
-
-    def collect(result):
-        nonlocal last_manifest
-        image_id, error, _stats, fatal = result
-        if fatal:
-            raise OutputFolderError(f'{error.split(": ", 1)[-1]} The run stopped; '
-                                    're-run the same command to finish the rest.')
-        if error is None:
-            manifest.done.append(image_id)
-        else:
-            manifest.failed[image_id] = error
-            logger.error('image %s failed: %s', image_id, error)
-        bar.update(1)
-        if time.monotonic() - last_manifest > 30:
-            manifest.write(complete=False, total=len(ids))
-            last_manifest = time.monotonic()
-
+        results = label_with_crf_pool(model, source, todo, settings, workers)
+    collector = ResultCollector(manifest, len(todo), progress)
     try:
-        for image_id in todo:
-            if maps_in_workers:
-                pending.append(pool.apply_async(
-                    label_one, ((image_id, refine_cfg, str(out_dir), save_cams),)))
-                while len(pending) >= 2 * workers or (pending and pending[0].ready()):
-                    collect(pending.popleft().get())
-                continue
-            try:
-                image = source.image(image_id)
-                classes = list(source.labels(image_id))
-                maps = multiscale_maps(model, image, classes, kind=map_kind, scales=scales)
-            except Exception as err:
-                logger.debug(traceback.format_exc())
-                collect((image_id, f'{type(err).__name__}: {err}', None, False))
-                continue
-            task = (image_id, image, maps, classes, refine_cfg, str(out_dir), save_cams)
-            if pool is None:
-                collect(refine_one(task))
-                continue
-            pending.append(pool.apply_async(refine_one, (task,)))
-            while len(pending) >= 2 * workers or (pending and pending[0].ready()):
-                collect(pending.popleft().get())
-        while pending:
-            collect(pending.popleft().get())
+        with closing(results):
+            for result in results:
+                collector.add(result)
     finally:
-        bar.close()
-        if pool is not None:
-            pool.terminate() if pending else pool.close()
-            pool.join()
-        _FORKED.clear()
-        complete = len(manifest.done) == len(ids)
+        collector.bar.close()
         try:
-            manifest.write(complete=complete, total=len(ids))
+            manifest.write(complete=manifest.complete)
         except OSError as err:
             # Already failing (e.g. disk full): keep the first error, which says why.
             if not is_output_error(err):
@@ -310,31 +348,12 @@ def make_pseudo_labels(model, source, out_dir, header, map_kind='bas', scales=No
 def _remove_stale_temp_files(out_dir, ids, manifest_name):
     """Temporary files a killed run of this shard left behind (its ids only:
     other shards may be writing into the same folder right now)."""
-    removed = remove_stale_temp_files(out_dir / 'labels', {f'{i}.png' for i in ids})
-    removed += remove_stale_temp_files(out_dir / 'cams', {f'{i}.npz' for i in ids})
+    removed = remove_stale_temp_files(labels_dir(out_dir),
+                                      {label_path(out_dir, i).name for i in ids})
+    removed += remove_stale_temp_files(maps_dir(out_dir), {maps_path(out_dir, i).name for i in ids})
     removed += remove_stale_temp_files(out_dir, {manifest_name})
     if removed:
         logger.info('removed %d temporary file(s) of an interrupted run in %s', removed, out_dir)
-
-
-def merge_shard_manifests(out_dir):
-    """When every shard of a sharded run has finished, write ``manifest.json``."""
-    out_dir = Path(out_dir)
-    shards = sorted(out_dir.glob('manifest.shard-*-of-*.json'))
-    if not shards:
-        return None
-    parts = [read_json(p) for p in shards]
-    count = parts[0]['shard'][1]
-    if len(parts) != count or not all(p['complete'] for p in parts):
-        return None
-    merged = {k: v for k, v in parts[0].items() if k not in ('shard', 'failed', 'ids_done')}
-    merged.update(shard=[0, 1], complete=True, merged_from=[p.name for p in shards],
-                  num_images=sum(p['num_images'] for p in parts),
-                  num_done=sum(p['num_done'] for p in parts),
-                  num_failed=0, failed={},
-                  ids_done=sorted(i for p in parts for i in p['ids_done']))
-    write_json(out_dir / 'manifest.json', merged)
-    return out_dir / 'manifest.json'
 
 
 def source_config(cfg, split=None, data_root=None):
@@ -422,18 +441,12 @@ def run_from_config(config, checkpoint, out_dir, split=None, data_root=None, wor
     derived from ``seed_threshold`` when given, else from a seed sweep of the
     same maps on ``threshold_split`` (default: ``pseudo_label.threshold_split``,
     else the split being labelled; its ground truth if it has any, Otsu's rule
-    if not; ``thresholds.py``).
+    if not; ``thresholds.py``). The model's class supplies the defaults of
+    ``map_kind`` and ``refine`` (``default_map_kind``, ``default_refine``).
     """
-    from mmengine.config import Config
-
-    from .datasets.classification import build_source
-    from .maps import load_classifier
-
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_stage1_config(config, data_root=data_root, cfg_options=cfg_options)
     settings = cfg.get('pseudo_label', {})
-    source_cfg = source_config(cfg, split=split, data_root=data_root)
+    source_cfg = source_config(cfg, split=split)
     validate_stage1_config(cfg, training=False, source_cfg=source_cfg)
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
@@ -448,11 +461,12 @@ def run_from_config(config, checkpoint, out_dir, split=None, data_root=None, wor
               'checkpoint_sha256': sha256_of(checkpoint), 'source': source_cfg,
               'created': time.strftime('%Y-%m-%dT%H:%M:%S'), 'host': platform.node(),
               'pid': os.getpid()}
-    refine_cfg = settings.get('refine')
+    refine_cfg = {**model.default_refine, **(settings.get('refine') or {})}
     if wants_auto(refine_cfg):
         threshold_split = threshold_split or settings.get('threshold_split')
+        # data_root None: the loaded config has been moved to it already.
         refine_cfg, header = _auto_refine(cfg, model, source, header, map_kind, refine_cfg,
-                                          out_dir, threshold_split, seed_threshold, data_root,
+                                          out_dir, threshold_split, seed_threshold, None,
                                           overwrite)
     return make_pseudo_labels(model, source, out_dir, header, map_kind=map_kind,
                               scales=settings.get('scales'), refine_cfg=refine_cfg,
@@ -498,5 +512,5 @@ def _auto_refine(cfg, model, source, header, map_kind, requested, out_dir, thres
     return resolved, dict(header, thresholds_derived=derived)
 
 
-__all__ = ['make_pseudo_labels', 'derive_thresholds', 'run_from_config', 'merge_shard_manifests', 'parse_shard',
+__all__ = ['make_pseudo_labels', 'derive_thresholds', 'run_from_config', 'parse_shard',
            'shard_ids', 'PseudoLabelError']

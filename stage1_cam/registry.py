@@ -38,11 +38,3 @@ MODEL_WRAPPERS = _child('model_wrapper', mmengine_registry.MODEL_WRAPPERS)
 # Image sources (VOC, COCO, demo folders): the objects behind the torch datasets.
 SOURCES = Registry('image source', scope='stage1_cam', locations=['stage1_cam.datasets'])
 
-
-def build_model(cfg):
-    """Build a stage-1 model from its config dict, whatever mmengine's current
-    default scope is (another library, e.g. mmseg, may have set its own)."""
-    from mmengine.registry import DefaultScope
-    import stage1_cam.models  # noqa: F401  (registers the classifiers)
-    with DefaultScope.overwrite_default_scope('stage1_cam'):
-        return MODELS.build(cfg)

@@ -1,13 +1,13 @@
 """Train a stage-1 classifier with mmengine's Runner (``tools/train_cam.py``)."""
-from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-from .checkpoint import allow_mmengine_checkpoints
+from wsss_core.checkpoint import allow_mmengine_checkpoints
+
 from .config_check import validate_stage1_config
-from .datasets.classification import with_data_root
+from .config import load_stage1_config
 from .rng_state import RandomStateHook
-from .runner_options import set_resume_and_amp, set_work_dir_and_launcher
+from wsss_core.runner_options import set_resume_and_amp, set_work_dir_and_launcher
 
 
 def load_config(config, work_dir=None, resume=False, cfg_options=None, launcher='none',
@@ -15,16 +15,11 @@ def load_config(config, work_dir=None, resume=False, cfg_options=None, launcher=
     """The config as the Runner will see it, with the command line applied.
 
     ``resume``: False, True (latest checkpoint in the work dir), or a path.
-    ``data_root``: replaces the training source's ``data_root`` (and the
-    paths that the config derived from it) without editing the file.
+    ``data_root``: replaces the sources' ``data_root`` (and the paths that the
+    config derived from it) without editing the file; ``cfg_options`` are
+    applied after it (``wsss_core.config``).
     """
-    cfg = Config.fromfile(config)
-    if data_root is not None:
-        cfg.train_dataloader.dataset.source = with_data_root(
-            cfg.train_dataloader.dataset.source, data_root)
-        cfg.data_root = data_root
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_stage1_config(config, data_root=data_root, cfg_options=cfg_options)
     set_work_dir_and_launcher(cfg, config, work_dir, launcher)
     set_resume_and_amp(cfg, resume, amp)
     add_random_state_hook(cfg)

@@ -6,28 +6,22 @@ to a config without training anything.
 import time
 from pathlib import Path
 
-from mmengine.config import Config
+from mmseg.registry import DATASETS
 
-from stage1_cam.runner_options import set_work_dir_and_launcher
-
-from .datasets.label_folder import LabelFolderError, list_labels
+from wsss_core.config import ConfigError, load_config
+from wsss_core.label_folder import LabelFolderError, list_labels
+from wsss_core.runner_options import set_work_dir_and_launcher
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 PATH_KEYS = ('img_dir', 'ann_dir', 'split')
 
 
-class ConfigError(ValueError):
-    """A config that does not fit together; the message names the keys to fix."""
-
-
 def load(config, cfg_options=None, work_dir=None, launcher='none', data_root=None):
     """The config with ``--cfg-options``, ``--work-dir``, ``--launcher`` and
-    ``--data-root`` applied (work dir default: ``work_dirs/<config name>``)."""
-    cfg = Config.fromfile(config)
-    if data_root is not None:
-        move_data_root(cfg, data_root)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    ``--data-root`` applied (work dir default: ``work_dirs/<config name>``;
+    precedence: ``wsss_core.config``)."""
+    cfg = load_config(config, data_root=data_root, move_data_root=move_data_root,
+                      cfg_options=cfg_options)
     set_work_dir_and_launcher(cfg, config, work_dir, launcher)
     if cfg.get('visualizer') is not None:
         # mmengine keeps one Visualizer per name per process: with the configs'
@@ -85,7 +79,6 @@ def set_pseudo_labels(cfg, path):
 
 def dataset_classes(dataset_cfg):
     """Class names a dataset config will have (metainfo override or METAINFO)."""
-    from mmseg.registry import DATASETS
     dataset_cfg = innermost_dataset(dataset_cfg)
     meta = dataset_cfg.get('metainfo') or {}
     if meta.get('classes'):

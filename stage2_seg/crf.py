@@ -3,7 +3,7 @@
 WSSS papers report stage-2 numbers after a fully connected CRF over the
 softmax of *all* classes, with deeplab-pytorch's parameters (Gaussian sxy 1,
 compat 3; bilateral sxy 67, srgb 3, compat 4; 10 mean-field iterations):
-``stage1_cam.refine``'s ``'deeplab'`` preset, reused here so both stages run
+``wsss_core.crf``'s ``'deeplab'`` preset, reused here so both stages run
 the same CRF code. Cost grows with the class count (on one core about 2.5 s
 for a 500x375 VOC image with 21 classes, 8 s with COCO's 81).
 """
@@ -11,7 +11,7 @@ import numpy as np
 from mmengine import fileio
 import mmcv
 
-from stage1_cam.refine import crf_params, dense_crf
+from wsss_core.crf import crf_params, dense_crf
 
 DEFAULT_CRF = dict(preset='deeplab')
 

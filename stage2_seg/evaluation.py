@@ -2,7 +2,7 @@
 
 mmseg's ``IoUMetric(output_dir=...)`` writes greyscale PNGs; the VOC
 evaluation server and every viewer of VOC-style results expect palette PNGs
-holding class indices (the format stage 1 writes, ``stage1_cam.io``). Used as
+holding class indices (the format stage 1 writes, ``wsss_core.io``). Used as
 a second evaluator next to ``IoUMetric``, so one test pass scores and writes.
 """
 from pathlib import Path
@@ -11,7 +11,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmseg.registry import METRICS
 
-from stage1_cam.io import write_label_png
+from wsss_core.io import write_label_png
 
 
 @METRICS.register_module()

@@ -17,7 +17,8 @@ from pathlib import Path
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from stage1_cam.checkpoint import allow_mmengine_checkpoints
+from wsss_core.checkpoint import CheckpointError, allow_mmengine_checkpoints
+from wsss_core.config import ConfigError
 
 from .config_utils import check_num_classes, innermost_dataset, load
 from .crf import DEFAULT_CRF
@@ -40,7 +41,7 @@ def build_tta_pipeline(test_pipeline, scales=(1.0,), flip=False):
     pipeline = [dict(t) for t in test_pipeline]
     if not pipeline or not _type(pipeline[0]).startswith('LoadImage') \
             or _type(pipeline[-1]) != 'PackSegInputs':
-        raise ValueError('the test pipeline must start with LoadImageFromFile and end with '
+        raise ConfigError('the test pipeline must start with LoadImageFromFile and end with '
                          f'PackSegInputs to build the multi-scale/flip test; got '
                          f'{[_type(t) for t in pipeline]}')
     middle = pipeline[1:-1]
@@ -64,7 +65,7 @@ def load_test_config(config, checkpoint, work_dir=None, ms=False, flip=False, cr
                data_root=data_root)
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}; pass a .pth written by '
+        raise CheckpointError(f'checkpoint not found: {checkpoint}; pass a .pth written by '
                                 'tools/train_seg.py (e.g. work_dirs/<config>/iter_N.pth).')
     cfg.load_from = str(checkpoint)
     cfg.resume = False
@@ -73,7 +74,7 @@ def load_test_config(config, checkpoint, work_dir=None, ms=False, flip=False, cr
     has_gt = dataset.get('ann_dir') is not None
     if not has_gt:
         if out is None:
-            raise ValueError('the test split has no labels (ann_dir=None): pass --out DIR to '
+            raise ConfigError('the test split has no labels (ann_dir=None): pass --out DIR to '
                              'write the predictions.')
         dataset['pipeline'] = [t for t in dataset['pipeline']
                                if _type(t) != 'LoadAnnotations']

@@ -16,9 +16,9 @@ mmseg's ``tools/train.py`` semantics (``--work-dir``, ``--resume``, ``--amp``,
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from stage1_cam.checkpoint import allow_mmengine_checkpoints
+from wsss_core.checkpoint import allow_mmengine_checkpoints
 
-from stage1_cam.runner_options import set_resume_and_amp
+from wsss_core.runner_options import set_resume_and_amp
 
 from .config_utils import check_data_folders, check_num_classes, load, set_pseudo_labels
 

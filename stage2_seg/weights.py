@@ -15,7 +15,7 @@ lacks:
   loads with ``strict=False`` and only logs mismatches, so a wrong file
   would train from random features);
 * ``checkpoint=None`` finds the file in torch's hub cache, and MobileNetV2 in
-  the offline weights package (``stage1_cam.models.backbones``).
+  the offline weights package (``wsss_core.torchvision_weights``).
 
 Use as ``init_cfg=dict(type='TorchvisionPretrained', arch='resnet101',
 checkpoint='checkpoints/resnet101-63fe2227.pth')``. The file is read when the
@@ -25,7 +25,8 @@ so configs build and test without it.
 from mmengine.logging import print_log
 from mmseg.registry import WEIGHT_INITIALIZERS
 
-from stage1_cam.models.backbones import CHECKPOINT_PATTERNS, WeightsError, load_torchvision_weights
+from wsss_core.torchvision_weights import (CHECKPOINT_PATTERNS, WeightsError,
+                                           load_torchvision_weights)
 
 
 @WEIGHT_INITIALIZERS.register_module()

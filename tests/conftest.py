@@ -1,5 +1,4 @@
 import os
-import sys
 from pathlib import Path
 
 # One OpenMP thread per process: the suite runs training in this process and CRF
@@ -10,8 +9,13 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+
+# The packages import through `pip install -e .` (tools/install.sh) and, in this
+# process, through pytest.ini's `pythonpath = .`. The tools the tests start as
+# subprocesses get the checkout on PYTHONPATH as well, so the suite also runs
+# from a clean clone before the editable install.
+os.environ['PYTHONPATH'] = os.pathsep.join(
+    [str(REPO_ROOT), *filter(None, [os.environ.get('PYTHONPATH')])])
 
 # Real VOC/COCO samples live beside the checkout (never copied into it).
 SHARED_REAL = Path(os.environ.get('WSSS_SHARED_DATA', REPO_ROOT.parent / 'shared' / 'data' / 'real'))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from stage1_cam.datasets.demo_coco import DEMO_TO_COCO, generate_coco_demo
-from stage1_cam.io import read_json, read_label_png
+from wsss_core.io import read_json, read_label_png
 
 REPO = Path(__file__).resolve().parents[1]
 STAGE1 = str(REPO / 'configs' / 'stage1' / 'cam_mobilenetv2_coco_demo.py')

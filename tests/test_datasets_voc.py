@@ -17,7 +17,7 @@ from PIL import Image
 from stage1_cam.datasets import (VOC_CLASSES, DatasetError, VOCSource, build_voc_labels,
                                  labels_from_xml, load_irn_cls_labels, read_split_list,
                                  write_labels_json)
-from stage1_cam.io import write_label_png
+from wsss_core.io import write_label_png
 from stage1_cam.registry import SOURCES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

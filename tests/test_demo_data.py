@@ -12,7 +12,7 @@ from PIL import Image
 from stage1_cam.datasets.base import DatasetError, read_labels_json, read_split_list
 from stage1_cam.datasets.demo import (DEMO_CLASSES, HEAD_SHARE_RANGE, PART_BODY, PART_HEAD,
                                       generate_demo_dataset, is_demo_folder)
-from stage1_cam.io import read_label_png
+from wsss_core.io import read_label_png
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NUM_TRAIN, NUM_VAL = 12, 4

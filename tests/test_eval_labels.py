@@ -10,7 +10,7 @@ import pytest
 from stage1_cam.datasets.demo import generate_demo_dataset
 from stage1_cam.datasets.voc import DemoSource
 from stage1_cam.evaluation import evaluate_label_dir, evaluate_seed_dir
-from stage1_cam.io import write_label_png, write_npz
+from wsss_core.io import write_label_png, write_npz
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / 'configs' / 'stage1' / 'cam_mobilenetv2_demo.py')

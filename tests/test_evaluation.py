@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stage1_cam.evaluation import ConfusionMatrix, plot_sweep, threshold_sweep
-from stage1_cam.io import IGNORE_INDEX
+from wsss_core.io import IGNORE_INDEX
 from stage1_cam.refine import seed_label
 
 # A 2x4 example scored by hand (3 classes). Pairs (gt, pred) of the 7 gt-valid

@@ -323,7 +323,7 @@ def test_configs_select_icl_and_give_new_layers_10x_lr(name, kind):
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
 
-    from stage1_cam.registry import build_model
+    from stage1_cam.models import build_model
     cfg = Config.fromfile(str(CONFIGS / f'{name}.py'))
     assert cfg.pseudo_label.map_kind == kind
     model_cfg = cfg.model.copy()

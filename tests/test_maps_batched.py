@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from stage1_cam.maps import multiscale_maps
-from stage1_cam.registry import build_model
+from stage1_cam.models import build_model
 
 PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
                     std=[58.395, 57.12, 57.375])

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.run import STEPS, run_pipeline, selected_steps
-from pipeline.settings import PipelineConfigError, load_settings
+from wsss_pipeline.run import STEPS, run_pipeline, selected_steps
+from wsss_pipeline.settings import PipelineConfigError, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / 'configs' / 'pipeline' / 'demo.py')

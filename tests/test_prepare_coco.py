@@ -17,7 +17,7 @@ from pycocotools.coco import COCO
 
 from stage1_cam.datasets import COCOSource, DatasetError
 from stage1_cam.datasets.coco_prepare import MANIFEST_FILE, prepare_coco
-from stage1_cam.io import read_json, read_label_png, write_label_png
+from wsss_core.io import read_json, read_label_png, write_label_png
 
 
 def _link(target, link):

@@ -4,8 +4,9 @@ import pytest
 import torch
 import torchvision
 
-from stage1_cam.models.backbones import (WeightsError, build_backbone, load_torchvision_weights,
-                                         offline_mobilenet_v2_path)
+from stage1_cam.models.backbones import build_backbone
+from wsss_core.torchvision_weights import (WeightsError, load_torchvision_weights,
+                                           offline_mobilenet_v2_path)
 
 
 @pytest.fixture(scope='module')

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from stage1_cam.datasets.demo import generate_demo_dataset
-from stage1_cam.io import read_label_png
+from wsss_core.io import read_label_png
 from stage1_cam.pseudo_labels import PseudoLabelError, run_from_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ def checkpoint(tmp_path_factory):
     """An untrained BAS model (ImageNet backbone, seeded heads) in mmengine's format."""
     from mmengine.config import Config
 
-    from stage1_cam.registry import build_model
+    from stage1_cam.models import build_model
     torch.manual_seed(0)
     model = build_model(Config.fromfile(CONFIG).model)
     path = tmp_path_factory.mktemp('ckpt') / 'bas.pth'

@@ -5,10 +5,10 @@ from PIL import Image
 from scipy import ndimage
 
 from stage1_cam.evaluation import ConfusionMatrix, threshold_sweep
-from stage1_cam.io import IGNORE_INDEX, read_label_png
-from stage1_cam.refine import (CRF_PRESETS, DEFAULT_REFINE_CFG, alpha_for_threshold,
-                               background_scores, crf_params, dense_crf, make_pseudo_label,
-                               seed_label)
+from wsss_core.io import IGNORE_INDEX, read_label_png
+from stage1_cam.refine import (DEFAULT_REFINE_CFG, alpha_for_threshold, background_scores,
+                               make_pseudo_label, seed_label)
+from wsss_core.crf import CRF_PRESETS, crf_params, dense_crf
 
 SIZE = 100
 

@@ -26,7 +26,7 @@ from stage1_cam.config_check import ConfigError
 from stage1_cam.datasets import DatasetError
 from stage1_cam.datasets.classification import build_source
 from stage1_cam.datasets.demo import generate_demo_dataset
-from stage1_cam.io import read_label_png
+from wsss_core.io import read_label_png
 
 REPO = Path(__file__).resolve().parents[1]
 BAS_CONFIG = str(REPO / 'configs' / 'stage1' / 'bas_mobilenetv2_demo.py')
@@ -113,7 +113,7 @@ def checkpoint(tmp_path_factory):
     """An untrained BAS model (ImageNet backbone, seeded heads) in mmengine's format."""
     from mmengine.config import Config
 
-    from stage1_cam.registry import build_model
+    from stage1_cam.models import build_model
     torch.manual_seed(0)
     model = build_model(Config.fromfile(BAS_CONFIG).model)
     path = tmp_path_factory.mktemp('ckpt') / 'bas.pth'
@@ -353,7 +353,7 @@ WRITE_UNTIL_FULL = textwrap.dedent('''
     import json, sys
     from pathlib import Path
     import numpy as np
-    from stage1_cam.io import WriteError, write_json, write_label_png, write_npz
+    from wsss_core.io import WriteError, write_json, write_label_png, write_npz
     folder, kind = Path(sys.argv[1]), sys.argv[2]
     rng = np.random.default_rng(0)
     for index in range(1000):
@@ -382,7 +382,7 @@ def test_atomic_write_into_a_read_only_folder(tmp_path):
     script.write_text(textwrap.dedent('''
         import sys
         import numpy as np
-        from stage1_cam.io import WriteError, write_label_png
+        from wsss_core.io import WriteError, write_label_png
         try:
             write_label_png(sys.argv[1], np.zeros((4, 4), np.uint8))
         except WriteError as err:
@@ -407,7 +407,7 @@ def test_atomic_writes_on_a_full_disk(tmp_path, kind):
     result = in_mount_namespace(
         f'set -e; mount -t tmpfs -o size=64k none {full}; '
         f'python3 {script} {full} {kind}; ls -a {full}; python3 -c "'
-        f'from pathlib import Path; from stage1_cam.io import read_json, read_label_png; '
+        f'from pathlib import Path; from wsss_core.io import read_json, read_label_png; '
         f'import numpy as np; '
         f"[read_label_png(p) if p.suffix == '.png' else np.load(p)['maps'] "
         f"if p.suffix == '.npz' else read_json(p) for p in Path('{full}').glob('0*')]; "
@@ -467,7 +467,7 @@ def test_outputs_get_the_usual_file_mode(tmp_path):
     """Atomic writes go through a private temporary file; the result must still be
     readable by whoever could read a file written with open() (stage 2 may run
     as another user)."""
-    from stage1_cam.io import write_json
+    from wsss_core.io import write_json
     plain = tmp_path / 'plain.json'
     plain.write_text('{}')
     write_json(tmp_path / 'atomic.json', {})
@@ -479,7 +479,7 @@ def test_unwritable_folder_as_non_root(demo_template, checkpoint, tmp_path):
     left, and make_pseudo_labels says so before loading the model."""
     if os.getuid() == 0:
         pytest.skip('root ignores file permissions (the read-only mount test covers this)')
-    from stage1_cam.io import WriteError, write_label_png
+    from wsss_core.io import WriteError, write_label_png
     from stage1_cam.pseudo_labels import PseudoLabelError, run_from_config
     folder = tmp_path / 'locked'
     folder.mkdir()

@@ -63,7 +63,7 @@ def test_pseudo_labels_killed_then_rerun_are_byte_identical(demo, tmp_path):
     from mmengine.config import Config
 
     from stage1_cam.pseudo_labels import run_from_config
-    from stage1_cam.registry import build_model
+    from stage1_cam.models import build_model
     torch.manual_seed(0)
     model = build_model(Config.fromfile(BAS_CONFIG).model)
     checkpoint = tmp_path / 'bas.pth'

@@ -3,7 +3,6 @@ import pytest
 import torch
 from torch import nn
 
-import test_stage2_support  # noqa: F401  (repo root on sys.path)
 import stage2_seg  # noqa: F401  (registers the plugin)
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS

@@ -9,7 +9,7 @@ import stage2_seg  # noqa: F401
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
-from stage1_cam.models.backbones import WeightsError, offline_mobilenet_v2_path
+from wsss_core.torchvision_weights import WeightsError, offline_mobilenet_v2_path
 from stage2_seg.config_utils import ConfigError, check_num_classes
 from stage2_seg.test import build_tta_pipeline, load_test_config
 from stage2_seg.train import load_train_config

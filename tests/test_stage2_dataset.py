@@ -9,7 +9,7 @@ from test_stage2_support import make_demo_data, make_pseudo_labels, split_ids
 import stage2_seg  # noqa: F401
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, TRANSFORMS
-from stage1_cam.io import read_label_png
+from wsss_core.io import read_label_png
 from stage2_seg.datasets import COCO_CLASSES, LabelFolderError
 
 init_default_scope('mmseg')

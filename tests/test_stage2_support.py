@@ -1,14 +1,11 @@
 """Helpers for the stage-2 tests (no tests here): a tiny demo dataset and
 pseudo-label folders in stage 1's layout (labels/ + manifest.json)."""
-import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from stage1_cam.datasets.demo import DEMO_CLASSES, generate_demo_dataset
+from wsss_core.io import read_label_png, write_json, write_label_png
 
-from stage1_cam.datasets.demo import DEMO_CLASSES, generate_demo_dataset  # noqa: E402
-from stage1_cam.io import read_label_png, write_json, write_label_png  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 DEMO_CONFIG = str(REPO_ROOT / 'configs' / 'stage2' / 'deeplabv2_mobilenetv2_demo.py')
 

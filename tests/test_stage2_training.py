@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from test_stage2_support import (DEMO_CONFIG, REPO_ROOT, make_demo_data, make_pseudo_labels,
-                                  split_ids)
+                                 split_ids)
 from stage2_seg.datasets import LabelFolderError
 from stage2_seg.test import test as run_test
 from stage2_seg.train import train

@@ -59,7 +59,7 @@ def test_bas_training_reduces_loss_and_writes_checkpoint(demo_root, tmp_path):
     trained_loss = classification_loss(runner.model, dataset)
     # The same model before training: the config's initial weights (seed 0).
     from mmengine.runner import set_random_seed
-    from stage1_cam.registry import build_model
+    from stage1_cam.models import build_model
     set_random_seed(0)
     initial_loss = classification_loss(build_model(runner.cfg.model), dataset)
     assert trained_loss < 0.5 * initial_loss, (initial_loss, trained_loss)

@@ -8,7 +8,7 @@ from mmengine.config import Config
 from stage1_cam.datasets import transforms as T
 from stage1_cam.datasets.classification import EpochIndexSampler, ImageLabelDataset
 from stage1_cam.datasets.demo import generate_demo_dataset
-from stage1_cam.registry import build_model
+from stage1_cam.models import build_model
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / 'configs' / 'stage1').glob('*.py'))
 

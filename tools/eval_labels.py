@@ -9,20 +9,15 @@ beside the folder (or --out-json). --labels: mIoU over the pixels the labels dec
 uncertain is excluded, and its share reported), also with 255 counted as background.
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
+import numpy as np
+from mmengine.config import DictAction
 
-from stage1_cam.config_check import ConfigError  # noqa: E402
-from stage1_cam.io import WriteError  # noqa: E402
-from stage1_cam.label_report import build_eval_source, report_labels, report_seeds  # noqa: E402
+from stage1_cam.label_report import build_eval_source, report_labels, report_seeds
+from wsss_core.errors import UserError
 
-# Errors whose message says what to fix (DatasetError is a ValueError): no traceback.
-USER_ERRORS = (ConfigError, ValueError, FileNotFoundError, WriteError)
 
 
 def parse_args():
@@ -53,7 +48,7 @@ def main():
             result, text = report_seeds(args.cams, source, args.out_json, args.plot, thresholds)
         else:
             result, text = report_labels(args.labels, source, args.out_json)
-    except USER_ERRORS as err:
+    except UserError as err:
         sys.exit(f'error: {err}')
     print(text)
     if result['num_failed']:

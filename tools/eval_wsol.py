@@ -9,14 +9,13 @@ to --out-json (default: beside the checkpoint, wsol_<split>_<checkpoint>.json)
 and prints them. A killed run re-run with the same command resumes.
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import DictAction
 
-from stage1_cam.wsol.evaluate import format_metrics, run_from_config  # noqa: E402
+from stage1_cam.wsol.evaluate import format_metrics, run_from_config
+from wsss_core.errors import UserError
 
 
 def parse_args(argv=None):
@@ -35,9 +34,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    result = run_from_config(args.config, args.checkpoint, split=args.split,
-                             data_root=args.data_root, out_json=args.out_json,
-                             cfg_options=args.cfg_options, device=args.device)
+    try:
+        result = run_from_config(args.config, args.checkpoint, split=args.split,
+                                 data_root=args.data_root, out_json=args.out_json,
+                                 cfg_options=args.cfg_options, device=args.device)
+    except UserError as err:
+        sys.exit(f'error: {err}')
     print(format_metrics(result['metrics']))
     print(f"written: {result['out_json']}")
 

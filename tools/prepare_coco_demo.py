@@ -12,10 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stage1_cam.datasets.base import DatasetError  # noqa: E402
-from stage1_cam.datasets.demo_coco import generate_coco_demo  # noqa: E402
+from stage1_cam.datasets.demo_coco import generate_coco_demo
+from wsss_core.errors import UserError
 
 
 def parse_args(argv=None):
@@ -35,7 +34,7 @@ def main(argv=None):
         meta = generate_coco_demo(args.out, seed=args.seed, num_train=args.num_train,
                                   num_val=args.num_val, image_size=(args.image_size,) * 2,
                                   progress=True)
-    except (DatasetError, ValueError) as err:
+    except UserError as err:
         sys.exit(f'prepare_coco_demo: error: {err}')
     print(f"wrote COCO-format demo to {args.out}: {meta['num_train']} train2014 + "
           f"{meta['num_val']} val2014 images in {meta['seconds']:.1f} s")

@@ -10,10 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stage1_cam.datasets.base import DatasetError  # noqa: E402
-from stage1_cam.wsol.demo_boxes import generate_demo_boxes  # noqa: E402
+from stage1_cam.wsol.demo_boxes import generate_demo_boxes
+from wsss_core.errors import UserError
 
 
 def parse_args(argv=None):
@@ -31,7 +30,7 @@ def main(argv=None):
     try:
         meta = generate_demo_boxes(args.out, seed=args.seed, num_train=args.num_train,
                                    num_test=args.num_test, progress=True)
-    except (DatasetError, ValueError) as err:
+    except UserError as err:
         sys.exit(f'prepare_demo_boxes: error: {err}')
     print(f"wrote {meta['num_train']} train + {meta['num_test']} test images to {args.out} "
           f"(CUB layout) in {meta['seconds']:.1f} s")

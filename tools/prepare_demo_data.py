@@ -13,10 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stage1_cam.datasets.base import DatasetError  # noqa: E402
-from stage1_cam.datasets.demo import generate_demo_dataset  # noqa: E402
+from stage1_cam.datasets.demo import generate_demo_dataset
+from wsss_core.errors import UserError
 
 
 def parse_args(argv=None):
@@ -37,7 +36,7 @@ def main(argv=None):
     try:
         meta = generate_demo_dataset(args.out, seed=args.seed, num_train=args.num_train,
                                      num_val=args.num_val, ignore_border=args.ignore_border)
-    except (DatasetError, ValueError) as err:
+    except UserError as err:
         sys.exit(f'prepare_demo_data: error: {err}')
     height, width = meta['image_size']
     print(f"wrote demo dataset to {args.out}: {meta['num_train']} train + {meta['num_val']} val "

@@ -11,10 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stage1_cam.datasets.base import DatasetError  # noqa: E402
-from stage1_cam.datasets.voc import build_voc_labels  # noqa: E402
+from stage1_cam.datasets.voc import build_voc_labels
+from wsss_core.errors import UserError
 
 
 def parse_args(argv=None):
@@ -36,7 +35,7 @@ def main(argv=None):
     try:
         labels = build_voc_labels(args.voc_root, args.out, cls_labels_npy=args.cls_labels_npy,
                                   id_lists=args.ids_from_list)
-    except DatasetError as err:
+    except UserError as err:
         sys.exit(f'prepare_voc: error: {err}')
     print(f'wrote image-level labels of {len(labels)} images to {args.out}')
 

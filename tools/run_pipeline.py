@@ -11,15 +11,13 @@ steps; --only STEP runs just STEP. Writes W/results.json, W/results.md and W/fig
 """
 import argparse
 import logging
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import DictAction
 
-from pipeline.run import STEPS, run_pipeline  # noqa: E402
-from pipeline.settings import PipelineConfigError  # noqa: E402
+from wsss_core.errors import UserError
+from wsss_pipeline.run import STEPS, run_pipeline
 
 
 def parse_args(argv=None):
@@ -48,7 +46,7 @@ def main(argv=None):
         run_pipeline(args.config, args.work_dir, methods=args.methods, data_root=args.data_root,
                      from_step=args.from_step, only_step=args.only_step, workers=args.workers,
                      cfg_options=args.cfg_options)
-    except PipelineConfigError as err:
+    except UserError as err:
         sys.exit(f'run_pipeline: error: {err}')
 
 

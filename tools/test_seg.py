@@ -12,21 +12,15 @@ multi-scale + flip and dense CRF (as WSSS papers report), and palette PNGs.
         test_dataloader.dataset.ann_dir=None
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from stage1_cam.runner_options import add_runner_arguments, export_local_rank  # noqa: E402
+from wsss_core.errors import UserError
+from wsss_core.runner_options import add_runner_arguments, export_local_rank
 
-from stage1_cam.models.backbones import WeightsError  # noqa: E402
-from stage2_seg.config_utils import ConfigError  # noqa: E402
-from stage2_seg.datasets import LabelFolderError  # noqa: E402
-from stage2_seg.test import test  # noqa: E402
+from stage2_seg.test import test
 
 
-# Errors whose message says what to fix: printed without a traceback.
-USER_ERRORS = (LabelFolderError, ConfigError, WeightsError, FileNotFoundError)
 
 
 def parse_args():
@@ -58,7 +52,7 @@ def main():
     args = parse_args()
     try:
         run(args)
-    except USER_ERRORS as err:
+    except UserError as err:
         sys.exit(f'error: {err}')
 
 

@@ -4,20 +4,13 @@
     torchrun --nproc_per_node 4 tools/train_cam.py CONFIG --launcher pytorch
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from stage1_cam.config_check import ConfigError  # noqa: E402
-from stage1_cam.datasets import DatasetError  # noqa: E402
-from stage1_cam.io import WriteError  # noqa: E402
-from stage1_cam.models.backbones import WeightsError  # noqa: E402
-from stage1_cam.runner_options import add_runner_arguments, export_local_rank  # noqa: E402
-from stage1_cam.training import train  # noqa: E402
+from stage1_cam.training import train
+from wsss_core.errors import UserError
+from wsss_core.runner_options import add_runner_arguments, export_local_rank
 
-# Errors whose message says what to fix: printed without a traceback.
-USER_ERRORS = (ConfigError, DatasetError, WriteError, WeightsError)
 
 
 def parse_args():
@@ -36,7 +29,7 @@ def main():
         train(args.config, work_dir=args.work_dir, resume=args.resume,
               cfg_options=args.cfg_options, launcher=args.launcher, data_root=args.data_root,
               amp=args.amp)
-    except USER_ERRORS as err:
+    except UserError as err:
         sys.exit(f'error: {err}')
 
 

@@ -11,20 +11,14 @@ folder); the folder is refused when its manifest says it is incomplete, was made
 for other classes, or lacks labels of the training split.
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from stage1_cam.runner_options import add_runner_arguments, export_local_rank  # noqa: E402
-from stage1_cam.models.backbones import WeightsError  # noqa: E402
-from stage2_seg.config_utils import ConfigError  # noqa: E402
-from stage2_seg.datasets import LabelFolderError  # noqa: E402
-from stage2_seg.train import train  # noqa: E402
+from stage2_seg.train import train
+from wsss_core.errors import UserError
+from wsss_core.runner_options import add_runner_arguments, export_local_rank
 
 
-# Errors whose message says what to fix: printed without a traceback.
-USER_ERRORS = (LabelFolderError, ConfigError, WeightsError)
 
 
 def parse_args():
@@ -43,7 +37,7 @@ def main():
     args = parse_args()
     try:
         run(args)
-    except USER_ERRORS as err:
+    except UserError as err:
         sys.exit(f'error: {err}')
 
 

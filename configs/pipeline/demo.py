@@ -4,10 +4,11 @@
 # for CAM and BAS by default (--methods cam,icl,bas,bas_icl for all four).
 #
 # Sized to finish on 2 CPU cores in under 15 minutes: CAM trains 5 epochs (its
-# seeds are no better after 8: 36.84 vs 37.16 mIoU), BAS the demo config's 8
-# (after 5 its seeds are 37.38, after 8 45.37: the generator needs the steps),
-# maps use 3 scales, stage 2 trains 200 iterations and is tested single-scale
-# and with 3 scales + flip + CRF.
+# seeds gain nothing from 8), BAS the demo config's 8 (the generator needs the
+# extra steps; at 5 its seeds are barely above CAM's), maps use 3 scales,
+# stage 2 trains 200 iterations and is tested single-scale and with 3 scales +
+# flip + CRF. Measured numbers: benchmarks/results/pipeline_demo.md and
+# demo_stage1.md (benchmarks/demo_stage1.py).
 dataset = dict(kind='demo', data_root='data/demo',
                prepare=dict(num_train=400, num_val=100, seed=0))
 methods = dict(cam='configs/stage1/cam_mobilenetv2_demo.py',

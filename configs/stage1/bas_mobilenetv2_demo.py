@@ -3,9 +3,10 @@ _base_ = ['./_base_/default_runtime.py', './_base_/schedules/demo.py',
 # BAS on the demo data with the offline ImageNet MobileNetV2 (output stride 8:
 # the tap after block 13 feeds the generator; blocks 14-18 are the later stage).
 # The later stage holds 73% of this network's FLOPs, so the background branch
-# that re-runs it costs ~0.5 of a CAM step in float32; 'auto' computes it in
-# bfloat16 where the CPU/GPU has native bfloat16 (then BAS 1.25x CAM per step
-# instead of 1.5x; demo seed mIoU 45.62 vs 45.65): stage1_cam/models/precision.py.
+# that re-runs it costs about half a CAM step in float32; 'auto' computes it in
+# bfloat16 where the CPU/GPU has native bfloat16, which makes BAS's step cheaper
+# and leaves the demo's seeds as they were (stage1_cam/models/precision.py; step
+# times in benchmarks/results/summary.md, accuracy in pipeline_demo.md).
 # MobileNetV2's tap (block 13) is a linear bottleneck: signed, zero-centred features,
 # from which a bias-free generator cannot lower its map where nothing is; it gets a
 # bias (the reference's ResNet tap is post-ReLU and needs none).

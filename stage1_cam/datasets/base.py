@@ -11,17 +11,15 @@ Labels JSON (written by ``tools/prepare_*.py``)::
 
     {"class_names": ["aeroplane", ...], "labels": {"2007_000032": [1, 15], ...}}
 """
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
 
-from ..io import read_json, write_json
-
-
-class DatasetError(ValueError):
-    """Bad dataset input; the message names the file and the fix."""
+# DatasetError and read_split_list: part of the source interface, imported from here too.
+from wsss_core.dataset_files import DatasetError, read_split_list  # noqa: F401
+from wsss_core.io import read_json, write_json
 
 
 def read_image_rgb(path):
@@ -48,31 +46,6 @@ def read_image_rgb(path):
     if array.shape[0] < 1 or array.shape[1] < 1:
         raise DatasetError(f'image {path} has no pixels; remove its id from the split list.')
     return array
-
-
-def read_split_list(path):
-    """Ids from a split list; accepts plain ids, IRN lists and L2G/deeplab lists
-    (``/JPEGImages/x.jpg /SegmentationClassAug/x.png``): the first token's stem."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f'split list not found: {path}. Pass an existing list file '
-                           '(one image id per line).')
-    ids = []
-    seen = set()
-    with open(path) as f:
-        for line_no, line in enumerate(f, 1):
-            token = line.strip().split()[0] if line.strip() else ''
-            if not token or token.startswith('#'):
-                continue
-            image_id = os.path.splitext(os.path.basename(token))[0]
-            if image_id in seen:
-                raise DatasetError(f'{path}:{line_no}: duplicate image id {image_id!r}; '
-                                   'remove the repeated line.')
-            seen.add(image_id)
-            ids.append(image_id)
-    if not ids:
-        raise DatasetError(f'split list {path} names no images.')
-    return ids
 
 
 def write_labels_json(path, class_names, labels):
@@ -191,7 +164,6 @@ class ImageSource:
         training set) nor crash it hours in. A file corrupt past its header
         still fails when it is loaded, with its name.
         """
-        from tqdm import tqdm
         bad = []
         for image_id in tqdm(self.ids, desc='checking images', unit='img', leave=False,
                              disable=not progress or len(self.ids) < 1000):

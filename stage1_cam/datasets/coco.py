@@ -31,31 +31,16 @@ import logging
 import os
 from pathlib import Path
 
-from ..io import read_json, read_label_png
+from wsss_core.classes import COCO_CATEGORIES, COCO_CLASSES  # noqa: F401  (COCO_CLASSES: API)
+from wsss_core.io import read_json, read_label_png
+
 from ..registry import SOURCES
 from .base import DatasetError, ImageSource, read_labels_json, read_split_list
+from .coco_masks import render_semantic_mask
 
 logger = logging.getLogger(__name__)
 
 # The 80 COCO 2014/2017 instance categories: (category id, name), by id.
-COCO_CATEGORIES = (
-    (1, 'person'), (2, 'bicycle'), (3, 'car'), (4, 'motorcycle'), (5, 'airplane'), (6, 'bus'),
-    (7, 'train'), (8, 'truck'), (9, 'boat'), (10, 'traffic light'), (11, 'fire hydrant'),
-    (13, 'stop sign'), (14, 'parking meter'), (15, 'bench'), (16, 'bird'), (17, 'cat'),
-    (18, 'dog'), (19, 'horse'), (20, 'sheep'), (21, 'cow'), (22, 'elephant'), (23, 'bear'),
-    (24, 'zebra'), (25, 'giraffe'), (27, 'backpack'), (28, 'umbrella'), (31, 'handbag'),
-    (32, 'tie'), (33, 'suitcase'), (34, 'frisbee'), (35, 'skis'), (36, 'snowboard'),
-    (37, 'sports ball'), (38, 'kite'), (39, 'baseball bat'), (40, 'baseball glove'),
-    (41, 'skateboard'), (42, 'surfboard'), (43, 'tennis racket'), (44, 'bottle'),
-    (46, 'wine glass'), (47, 'cup'), (48, 'fork'), (49, 'knife'), (50, 'spoon'), (51, 'bowl'),
-    (52, 'banana'), (53, 'apple'), (54, 'sandwich'), (55, 'orange'), (56, 'broccoli'),
-    (57, 'carrot'), (58, 'hot dog'), (59, 'pizza'), (60, 'donut'), (61, 'cake'), (62, 'chair'),
-    (63, 'couch'), (64, 'potted plant'), (65, 'bed'), (67, 'dining table'), (70, 'toilet'),
-    (72, 'tv'), (73, 'laptop'), (74, 'mouse'), (75, 'remote'), (76, 'keyboard'),
-    (77, 'cell phone'), (78, 'microwave'), (79, 'oven'), (80, 'toaster'), (81, 'sink'),
-    (82, 'refrigerator'), (84, 'book'), (85, 'clock'), (86, 'vase'), (87, 'scissors'),
-    (88, 'teddy bear'), (89, 'hair drier'), (90, 'toothbrush'))
-COCO_CLASSES = tuple(name for _, name in COCO_CATEGORIES)
 
 # Names of the files tools/prepare_coco.py writes (read back here).
 CATEGORIES_FILE = 'categories.json'
@@ -82,6 +67,7 @@ def image_id_of(file_name):
 
 def load_coco(ann_file):
     """pycocotools' COCO index, quiet (it prints to stdout) and with errors naming the file."""
+    # Imported here: pycocotools is needed for instances JSON files only.
     from pycocotools.coco import COCO
     ann_file = Path(ann_file)
     if not ann_file.is_file():
@@ -144,7 +130,7 @@ class COCOSource(ImageSource):
 
     ``gt_mask(id)``: the prepared ``SegmentationClass/<split>/<id>.png`` with
     ``prepared_root``; otherwise rendered from the instances JSON by the rules
-    of ``coco_prepare.render_semantic_mask`` (crowd regions 255).
+    of ``coco_masks.render_semantic_mask`` (crowd regions 255).
     """
 
     def __init__(self, image_dir=None, ann_file=None, keep_unlabeled=False, data_root=None,
@@ -294,7 +280,6 @@ class COCOSource(ImageSource):
                 return read_label_png(path)
             except ValueError as err:
                 raise DatasetError(str(err)) from err
-        from .coco_prepare import render_semantic_mask
         image = self.coco.imgs[self._image_ids[image_id]]
         return render_semantic_mask(self.coco.imgToAnns.get(image['id'], []), image['height'],
                                     image['width'], self.cat_id_to_label)

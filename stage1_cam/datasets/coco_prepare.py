@@ -35,11 +35,14 @@ import time
 from collections import deque
 from pathlib import Path
 
-import numpy as np
+from tqdm import tqdm
 
-from ..io import (IGNORE_INDEX, read_json, remove_stale_temp_files, write_json,
-                  write_label_png, write_lines)
+from wsss_core.io import (read_json, remove_stale_temp_files, write_json, write_label_png,
+                          write_lines)
+
 from .base import DatasetError, write_labels_json
+# CROWD_MODES, annotation_mask: imported by tools/prepare_coco.py and the tests from here.
+from .coco_masks import CROWD_MODES, annotation_mask, render_semantic_mask  # noqa: F401
 from .coco import (CATEGORIES_FILE, GT_FOLDER, contiguous_categories, image_labels,
                    image_records, instances_file, labels_file_name, load_coco, split_list_name)
 
@@ -49,53 +52,9 @@ PREPARE_VERSION = 1
 MANIFEST_FILE = 'prepare_coco.json'
 DEFAULT_SPLITS = ('train2014', 'val2014')
 DEFAULT_GT_SPLITS = ('val2014',)
-CROWD_MODES = ('ignore', 'background')
 OVERLAP_RULE = ('non-crowd instances painted by decreasing pixel area, ties by increasing '
                 'annotation id (smaller instance on top); crowd regions only on pixels no '
                 'non-crowd instance covers')
-
-
-def annotation_mask(ann, height, width):
-    """HxW uint8 {0, 1} mask of one annotation (polygons, uncompressed or compressed RLE)."""
-    from pycocotools import mask as mask_utils
-    segm = ann['segmentation']
-    try:
-        if isinstance(segm, list):
-            rle = mask_utils.merge(mask_utils.frPyObjects(segm, height, width))
-        elif isinstance(segm.get('counts'), list):
-            rle = mask_utils.frPyObjects(segm, height, width)
-        else:
-            rle = segm
-        mask = mask_utils.decode(rle)
-    except (TypeError, ValueError, AttributeError, KeyError) as err:
-        raise DatasetError(f'annotation {ann.get("id")} (image {ann.get("image_id")}) has an '
-                           f'unreadable segmentation ({err!r}); fix or drop it.') from err
-    if mask.shape != (height, width):
-        raise DatasetError(
-            f'annotation {ann.get("id")} (image {ann.get("image_id")}): its RLE is '
-            f'{mask.shape[1]}x{mask.shape[0]} but the image is {width}x{height} (WxH); the '
-            'annotation file is inconsistent.')
-    return mask
-
-
-def render_semantic_mask(anns, height, width, cat_id_to_label, crowd='ignore'):
-    """The semantic label map of one image (rules in the module docstring)."""
-    if crowd not in CROWD_MODES:
-        raise ValueError(f'crowd must be one of {CROWD_MODES}, got {crowd!r}')
-    label = np.zeros((height, width), np.uint8)
-    instances, crowds = [], []
-    for ann in anns:
-        mask = annotation_mask(ann, height, width).astype(bool)
-        (crowds if ann.get('iscrowd', 0) else instances).append((ann, mask))
-    instances.sort(key=lambda item: (-int(item[1].sum()), item[0]['id']))
-    covered = np.zeros((height, width), bool)
-    for ann, mask in instances:
-        label[mask] = cat_id_to_label[ann['category_id']]
-        covered |= mask
-    if crowd == 'ignore':
-        for _, mask in crowds:
-            label[mask & ~covered] = IGNORE_INDEX
-    return label
 
 
 # -- worker pool -----------------------------------------------------------------
@@ -138,7 +97,6 @@ def render_gt_pngs(tasks, cat_id_to_label, crowd, workers=0, total=None, progres
 
     At most ``2 x workers`` batches are in flight, so memory stays bounded
     however long the split."""
-    from tqdm import tqdm
     failed = {}
     bar = tqdm(total=total, desc=desc, unit='img', disable=not progress, dynamic_ncols=True)
 

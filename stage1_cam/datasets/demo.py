@@ -49,13 +49,14 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from ..io import atomic_path, read_json, write_json, write_label_png, write_lines
+from wsss_core.classes import DEMO_CLASSES
+from wsss_core.io import atomic_path, read_json, write_json, write_label_png, write_lines
+
 from .base import DatasetError, write_labels_json
 
 GENERATOR_VERSION = 1
 _GENERATOR_NAME = 'stage1_cam.datasets.demo'
 
-DEMO_CLASSES = ['fox', 'owl', 'frog', 'fish', 'beetle', 'snail']
 
 # Designed share of the head in an object's visible area (checked per image
 # and class after occlusion; see _place_objects).
@@ -425,7 +426,7 @@ def generate_demo_dataset(out_dir, seed=0, num_train=400, num_val=100, image_siz
     out_dir = Path(out_dir)
     _check_target(out_dir)
     if num_train < 1 or num_val < 0:
-        raise ValueError(f'need num_train >= 1 and num_val >= 0, got {num_train}, {num_val}')
+        raise DatasetError(f'need num_train >= 1 and num_val >= 0, got {num_train}, {num_val}')
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {

@@ -27,8 +27,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+from tqdm import tqdm
 
-from ..io import atomic_path, read_json, write_json
+from wsss_core.io import atomic_path, read_json, write_json
+
 from .base import DatasetError
 from .coco import COCO_CATEGORIES
 from .demo import DEMO_CLASSES, _SPLIT_CODES, render_demo_image
@@ -58,6 +60,7 @@ def _instances(label):
 
 
 def _rle(mask):
+    # Imported here: pycocotools is needed for the COCO-format demo only.
     from pycocotools import mask as mask_utils
     rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
     return {'size': [int(s) for s in rle['size']], 'counts': rle['counts'].decode('ascii')}
@@ -82,11 +85,10 @@ def _check_target(out_dir):
 def generate_coco_demo(out_dir, seed=0, num_train=24, num_val=8, image_size=(96, 96),
                        crowd_every=4, unannotated_every=8, progress=False):
     """Write the COCO-layout demo to ``out_dir``; return its meta dict."""
-    from tqdm import tqdm
     out_dir = Path(out_dir)
     _check_target(out_dir)
     if num_train < 1 or num_val < 1:
-        raise ValueError(f'need num_train >= 1 and num_val >= 1, got {num_train}, {num_val}')
+        raise DatasetError(f'need num_train >= 1 and num_val >= 1, got {num_train}, {num_val}')
     started = time.perf_counter()
     meta = {'generator': GENERATOR_NAME, 'seed': int(seed), 'num_train': int(num_train),
             'num_val': int(num_val), 'image_size': [int(image_size[0]), int(image_size[1])],

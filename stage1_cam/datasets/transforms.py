@@ -6,6 +6,7 @@ which becomes 0 after normalisation, as the reference pads with 0 after it.
 """
 import numpy as np
 import torch
+from mmengine.registry import DefaultScope
 from PIL import Image
 
 from ..registry import TRANSFORMS
@@ -98,7 +99,6 @@ class RandomCrop:
 def build_pipeline(pipeline_cfg):
     # Our transforms whatever scope is the process default (mmseg's has
     # transforms of the same names, e.g. RandomCrop).
-    from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('stage1_cam'):
         return [TRANSFORMS.build(dict(cfg)) for cfg in pipeline_cfg or []]
 

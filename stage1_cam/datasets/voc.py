@@ -17,17 +17,18 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
-from ..io import read_label_png
+from wsss_core.classes import DEMO_CLASSES, VOC_CLASSES
+from wsss_core.io import read_label_png
+
 from ..registry import SOURCES
 from .base import (DatasetError, ImageSource, read_labels_json, read_split_list,
                    write_labels_json)
+from .demo import is_demo_folder
 
 logger = logging.getLogger(__name__)
 
-VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat',
-               'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person',
-               'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor')
 
 # Some VOC-layout folders (re-encoded samples, exports of other tools) keep PNGs
 # in JPEGImages, so every common extension is tried, the VOC one first.
@@ -268,7 +269,6 @@ def build_voc_labels(voc_root, out_path, cls_labels_npy=None, id_lists=None,
     files, in order, duplicates across lists merged), else every id of the
     labels source. The JSON is written atomically, never inside ``voc_root``.
     """
-    from tqdm import tqdm
 
     voc_root = Path(voc_root)
     if not voc_root.is_dir():
@@ -302,7 +302,6 @@ class DemoSource(VOCSource):
     folder with the demo classes and its ``labels.json``."""
 
     def __init__(self, data_root, split='train', split_file=None, labels_file=None, **kwargs):
-        from .demo import DEMO_CLASSES, is_demo_folder
         if not is_demo_folder(data_root):
             raise DatasetError(f'{data_root} is not a complete demo dataset (no finished '
                                'meta.json). Create it with: python3 tools/prepare_demo_data.py '

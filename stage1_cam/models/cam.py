@@ -37,14 +37,19 @@ class CAMClassifier(BaseModel):
     Parameters whose name contains ``classifier`` are the new layers (10x LR
     through the optimizer's ``paramwise_cfg``).
 
-    A method describes itself: ``map_kinds`` it can produce (keys of
-    ``activation_maps``, plus 'fused' where both 'bas' and 'cam' exist),
-    ``default_map_kind`` for its pseudo-labels, and its ``title``.
+    A method describes itself, and every step reads these declarations
+    instead of recognising classes: ``map_kinds`` it can produce (keys of
+    ``activation_maps``, plus the ``maps.COMBINED_KINDS`` made of them),
+    ``default_map_kind`` for its pseudo-labels and WSOL boxes, its ``title``
+    in tables and figures, and ``default_refine``: overrides of
+    ``refine.DEFAULT_REFINE_CFG`` its maps want (a config's
+    ``pseudo_label.refine`` overrides both).
     """
 
     map_kinds = ('cam',)
     default_map_kind = 'cam'
     title = 'CAM'
+    default_refine = {}
 
     def __init__(self, backbone, num_classes, cls_loss='multilabel_soft_margin',
                  data_preprocessor=None, init_cfg=None):

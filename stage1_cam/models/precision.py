@@ -2,11 +2,11 @@
 
 The branch re-runs the later stage on the erased features only to score the
 background (S_bg in L_bas, a ratio clipped at 1), and its gradient goes to the
-generator alone. Computing it in bfloat16 leaves the results as they were on
-the demo (seed mIoU 45.62 vs 45.65, pseudo-label mIoU 66.39 vs 67.19) and
-makes the branch about 2x faster where the hardware multiplies bfloat16
-natively (benchmarks/README.md). Where it does not, bfloat16 is emulated and
-slower, hence ``'auto'``.
+generator alone. Computing it in bfloat16 leaves the demo's seed and
+pseudo-label mIoU as they were (within run-to-run noise) and makes the branch
+faster where the hardware multiplies bfloat16 natively (the A/B measurements:
+benchmarks/README.md and benchmarks/results/). Where it does not, bfloat16 is
+emulated and slower, hence ``'auto'``.
 
 * ``'float32'``: the reference's arithmetic (default);
 * ``'bfloat16'``: autocast the branch to bfloat16 on any device;

@@ -23,11 +23,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
+from tqdm import tqdm
+
+from wsss_core.io import atomic_path, read_json, write_json, write_lines
 
 from ..datasets import demo
 from ..datasets.base import DatasetError
-from ..io import atomic_path, read_json, write_json, write_lines
 
 GENERATOR_NAME = 'stage1_cam.wsol.demo_boxes'
 GENERATOR_VERSION = 1
@@ -71,8 +74,6 @@ def _is_ours(out_dir):
 def generate_demo_boxes(out_dir, seed=0, num_train=300, num_test=100, image_size=(128, 128),
                         progress=False):
     """Write the set to ``out_dir`` (CUB layout); return its meta dict."""
-    from PIL import Image
-    from tqdm import tqdm
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -81,7 +82,7 @@ def generate_demo_boxes(out_dir, seed=0, num_train=300, num_test=100, image_size
         raise DatasetError(f'{out_dir} is not empty and is not a demo-boxes folder (no meta.json '
                            'of this generator); choose an empty or new folder.')
     if num_train < 1 or num_test < 1:
-        raise ValueError(f'need num_train >= 1 and num_test >= 1, got {num_train}, {num_test}')
+        raise DatasetError(f'need num_train >= 1 and num_test >= 1, got {num_train}, {num_test}')
     started = time.perf_counter()
     meta = {'generator': GENERATOR_NAME, 'generator_version': GENERATOR_VERSION,
             'seed': int(seed), 'num_train': int(num_train), 'num_test': int(num_test),

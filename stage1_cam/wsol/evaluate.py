@@ -23,11 +23,16 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
 
-from ..datasets.classification import build_source, with_data_root
+from wsss_core.errors import UserError
+from wsss_core.io import read_json, sha256_of, write_json
+
+from ..config import load_stage1_config
+from ..datasets.classification import build_source
 from ..datasets.transforms import resize_image, to_chw_tensor
-from ..io import read_json, write_json
-from . import localize
+from ..maps import load_classifier
+from . import cub, imagenet, localize  # noqa: F401  (cub, imagenet: register the sources)
 from .metrics import LocalizationAccumulator, default_thresholds
 
 logger = logging.getLogger(__name__)
@@ -37,7 +42,7 @@ DEFAULT_SETTINGS = dict(split='test', source=None, input_size=224, map_kind=None
                         iou_thresholds=(30, 50, 70), batch_size=16, num_workers=0)
 
 
-class WSOLEvalError(RuntimeError):
+class WSOLEvalError(UserError, RuntimeError):
     """An evaluation that cannot start; the message says what to do."""
 
 
@@ -67,11 +72,10 @@ def wsol_settings(cfg, split=None):
     return settings
 
 
-def eval_source_config(cfg, settings, data_root=None):
-    """``wsol.source`` or the training source, with the split and data root applied."""
+def eval_source_config(cfg, settings):
+    """``wsol.source`` or the training source, with the split applied (the
+    data root is the loaded config's, ``stage1_cam.config``)."""
     source_cfg = dict(settings['source'] or cfg.train_dataloader.dataset.source)
-    if data_root is not None:
-        source_cfg = with_data_root(source_cfg, data_root)
     source_cfg['split'] = settings['split']
     return source_cfg
 
@@ -90,13 +94,11 @@ def _load_partial(path, header):
 def evaluate_wsol(model, source, settings, out_json, header=None, device='cpu', progress=True,
                   save_every_s=60.0):
     """Evaluate ``model`` on every image of ``source``; write and return the result dict."""
-    from tqdm import tqdm
-
     settings = {**DEFAULT_SETTINGS, **settings}
     if settings['map_kind'] is None:
-        settings['map_kind'] = 'bas' if hasattr(model, 'classifier_loc') else 'cam'
-    localize.check_settings(settings['map_kind'], settings['map_classes'], settings['topk'],
-                            source.num_classes)
+        settings['map_kind'] = model.default_map_kind
+    localize.check_settings(model, settings['map_kind'], settings['map_classes'],
+                            settings['topk'], source.num_classes)
     if not hasattr(source, 'boxes'):
         raise WSOLEvalError(f'{type(source).__name__} has no boxes; WSOL evaluation needs a '
                             'box-labelled source (type CUB or ImageNet).')
@@ -168,21 +170,13 @@ def json_roundtrip(value):
 def run_from_config(config, checkpoint, split=None, data_root=None, out_json=None,
                     cfg_options=None, device='cpu', progress=True):
     """``tools/eval_wsol.py``: evaluate a WSOL config's checkpoint; returns the result dict."""
-    from mmengine.config import Config
-
-    from ..maps import load_classifier
-    from ..pseudo_labels import sha256_of
-    from . import cub, imagenet  # noqa: F401  (register the sources)
-
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_stage1_config(config, data_root=data_root, cfg_options=cfg_options)
     settings = wsol_settings(cfg, split)
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise WSOLEvalError(f'checkpoint not found: {checkpoint}; pass the .pth written by '
                             'tools/train_cam.py (e.g. work_dirs/<config>/epoch_N.pth).')
-    source_cfg = eval_source_config(cfg, settings, data_root)
+    source_cfg = eval_source_config(cfg, settings)
     source = build_source(source_cfg)
     model = load_classifier(cfg, checkpoint, device=device)
     out_json = Path(out_json) if out_json else \

@@ -3,8 +3,9 @@
 One forward pass per image at ``input_size`` (the whole image resized, no
 crop, as wsolevaluation's test transform), then:
 
-* ``map_kind``: ``'bas'`` (the generator's sigmoid maps) or ``'cam'`` (ReLU of
-  the class activation map, as stage 1 produces it);
+* ``map_kind``: one of the model's ``map_kinds`` that ``activation_maps``
+  returns directly: ``'bas'`` (the generator's sigmoid maps) or ``'cam'``
+  (ReLU of the class activation map, as stage 1 produces it);
 * ``map_classes``: ``'topk'``: the mean of the maps of the ``topk``
   predicted classes (BAS's class-agnostic map), or ``'gt'``: the map of the
   ground-truth class (CAM / wsolevaluation; BAS with top-k = 1);
@@ -14,14 +15,19 @@ crop, as wsolevaluation's test transform), then:
 import torch
 import torch.nn.functional as F
 
+from ..maps import COMBINED_KINDS
 from .metrics import normalize_scoremap
 
 MAP_CLASSES = ('topk', 'gt')
 
 
-def check_settings(map_kind, map_classes, topk, num_classes):
-    if map_kind not in ('bas', 'cam'):
-        raise ValueError(f"wsol.map_kind must be 'bas' or 'cam', got {map_kind!r}")
+def check_settings(model, map_kind, map_classes, topk, num_classes):
+    """Refuse settings ``model`` cannot localise with (its declared ``map_kinds``;
+    one forward pass gives only the direct kinds, not the combined ones)."""
+    usable = [k for k in model.map_kinds if k not in COMBINED_KINDS]
+    if map_kind not in usable:
+        raise ValueError(f'wsol.map_kind must be one of {usable} for {type(model).__name__}, '
+                         f'got {map_kind!r}')
     if map_classes not in MAP_CLASSES:
         raise ValueError(f'wsol.map_classes must be one of {MAP_CLASSES}, got {map_classes!r}')
     if map_classes == 'topk' and not 1 <= int(topk) <= num_classes:
@@ -33,8 +39,8 @@ def predict_maps(model, inputs, map_kind):
     """(maps (B, C, h, w), probabilities (B, C)) for a normalised batch."""
     outputs = model.activation_maps(inputs)
     if map_kind not in outputs:
-        raise ValueError(f'{type(model).__name__} gives no {map_kind!r} maps; use '
-                         "wsol.map_kind='cam' for CAM and ICL classifiers.")
+        raise ValueError(f'{type(model).__name__} gives no {map_kind!r} maps; use one of '
+                         f'its map_kinds {tuple(model.map_kinds)}.')
     return outputs[map_kind], torch.softmax(outputs['logits'].float(), dim=1)
 
 

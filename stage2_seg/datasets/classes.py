@@ -5,15 +5,12 @@ The foreground names must equal the ``class_names`` stage 1 writes into a
 pseudo-label manifest (the image source's class names): that equality is how
 a label folder is matched to a dataset.
 """
-from stage1_cam.datasets.coco import COCO_CLASSES
-from stage1_cam.datasets.demo import DEMO_CLASSES
-from stage1_cam.datasets.voc import VOC_CLASSES
-from stage1_cam.io import voc_palette
+from wsss_core.classes import COCO_CLASSES, DEMO_CLASSES, VOC_CLASSES, voc_palette
 
 BACKGROUND = 'background'
 
 # COCO_CLASSES: the 80 instance categories sorted by category id (1..90 with
-# gaps), i.e. the contiguous labels 1..80 that stage1_cam.datasets.coco assigns.
+# gaps), i.e. the contiguous labels 1..80 that stage 1's COCO source assigns.
 
 
 def palette(num_classes):

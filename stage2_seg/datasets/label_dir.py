@@ -22,8 +22,8 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from .classes import COCO_OBJECT_METAINFO, DEMO_METAINFO, VOC_METAINFO
-from .label_folder import (LabelFolderError, check_images_exist, check_labels_exist,
-                           check_manifest, find_manifest, list_labels, read_split)
+from wsss_core.label_folder import (LabelFolderError, check_images_exist, check_labels_exist,
+                                    check_manifest, find_manifest, list_labels, read_split)
 
 
 @DATASETS.register_module()
@@ -120,7 +120,7 @@ class LabelDirDataset(BaseSegDataset):
 @DATASETS.register_module()
 class COCOObjectLabelDirDataset(LabelDirDataset):
     """COCO-object: background + the 80 COCO categories in id order (81 classes),
-    the contiguous numbering of ``stage1_cam.datasets.coco``."""
+    the contiguous numbering of ``wsss_core.classes.COCO_CATEGORIES``."""
     METAINFO = COCO_OBJECT_METAINFO
 
 

@@ -13,7 +13,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 from mmseg.registry import MODELS
 
-from stage1_cam.models.backbones import limit_mobilenet_stride
+from wsss_core.torchvision_weights import limit_mobilenet_stride
 
 # channels after each ``features`` block
 _CHANNELS = [32, 16, 24, 24, 32, 32, 32, 64, 64, 64, 64, 96, 96, 96, 160, 160, 160, 320, 1280]

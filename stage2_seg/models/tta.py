@@ -22,7 +22,7 @@ class WSSSTTAModel(SegTTAModel):
     Args:
         module: the segmentor config (``EncoderDecoder``).
         crf: None (no CRF) or CRF parameters: ``dict(preset='deeplab', ...)``
-            with overrides of ``stage1_cam.refine.CRF_PRESETS`` numbers.
+            with overrides of ``wsss_core.crf.CRF_PRESETS`` numbers.
     """
 
     def __init__(self, module, crf=None, data_preprocessor=None):

@@ -26,7 +26,7 @@ default_hooks = dict(
 
 # tools/test_seg.py --ms: the scales of the multi-scale test (softmax averaged
 # over scales, and over flips with --flip); --crf: the dense CRF's parameters
-# (stage1_cam/refine.py CRF_PRESETS: 'deeplab' = deeplab-pytorch's DenseCRF,
+# (wsss_core/crf.py CRF_PRESETS: 'deeplab' = deeplab-pytorch's DenseCRF,
 # Gaussian sxy 1 compat 3, bilateral sxy 67 srgb 3 compat 4, 10 iterations).
 tta_scales = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
 crf = dict(preset='deeplab')

@@ -19,6 +19,12 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
+from .errors import UserError
+
+
+class CheckpointError(UserError, FileNotFoundError):
+    """A checkpoint named on the command line is missing; says which file to pass."""
+
 
 def _history_buffer_state(self):
     """HistoryBuffer's state without ``statistics_methods`` (functions)."""

@@ -10,7 +10,28 @@ already written; ``force`` (``--from``/``--only``) redoes a step from scratch.
 import json
 from pathlib import Path
 
+import numpy as np
+import torch
+
+from stage1_cam.label_report import build_eval_source, report_labels, report_seeds
+from stage1_cam.pseudo_labels import run_from_config
+from stage1_cam.training import train as train_classifier
+from stage2_seg.config_utils import innermost_dataset, load
+from stage2_seg.test import test as test_segmentor
+from stage2_seg.train import train as train_segmentor
+
+from wsss_core.errors import UserError
+
+from .prepare import prepare_dataset
 from .settings import stage1_config, stage1_options, stage2_config, stage2_options
+
+
+class StepError(UserError, RuntimeError):
+    """A step that cannot go on: images failed, or an earlier step has not run."""
+
+
+class MissingStepError(StepError, FileNotFoundError):
+    """``--only STEP`` before the steps it reads have finished."""
 
 
 class Context:
@@ -37,7 +58,7 @@ class Context:
         """The saved result of a finished step (raises if it has not run)."""
         record = self.record(step, method)
         if record is None:
-            raise FileNotFoundError(f'{self.step_dir(step, method) / "step.json"} missing: step '
+            raise MissingStepError(f'{self.step_dir(step, method) / "step.json"} missing: step '
                                     f'{step!r} has not finished for {method or "the dataset"}; '
                                     'run without --only.')
         return record['result']
@@ -47,7 +68,6 @@ class Context:
 
 def prepare(ctx, method=None, force=False):
     """Make the dataset folder ready: generate the demo data, convert COCO, check VOC."""
-    from .prepare import prepare_dataset
     return prepare_dataset(ctx.settings.dataset, ctx.step_dir('prepare'), ctx.workers,
                            force=force)
 
@@ -67,17 +87,15 @@ def _device(name):
     """'auto' -> cuda when torch sees a GPU, else cpu."""
     if name != 'auto':
         return name
-    import torch
     return 'cuda' if torch.cuda.is_available() else 'cpu'
 
 
 def train_cam(ctx, method, force=False):
-    from stage1_cam.training import train
     out = ctx.step_dir('train_cam', method)
     resume = not force and _last_checkpoint(out) is not None
-    runner = train(stage1_config(ctx.settings, method), work_dir=str(out),
-                   data_root=ctx.data_root, resume=resume,
-                   cfg_options=stage1_options(ctx.settings, method))
+    runner = train_classifier(stage1_config(ctx.settings, method), work_dir=str(out),
+                              data_root=ctx.data_root, resume=resume,
+                              cfg_options=stage1_options(ctx.settings, method))
     checkpoint = _last_checkpoint(out)
     if checkpoint is None:
         raise RuntimeError(f'training finished but {out}/last_checkpoint names no checkpoint; '
@@ -87,7 +105,6 @@ def train_cam(ctx, method, force=False):
 
 
 def make_pseudo_labels(ctx, method, force=False):
-    from stage1_cam.pseudo_labels import run_from_config
     checkpoint = ctx.result('train_cam', method)['checkpoint']
     out = ctx.step_dir('make_pseudo_labels', method)
     manifest = run_from_config(stage1_config(ctx.settings, method), checkpoint, out,
@@ -97,7 +114,7 @@ def make_pseudo_labels(ctx, method, force=False):
                                device=_device(ctx.settings.get('pseudo_label_device', 'auto')),
                                threshold_split=ctx.eval_split)
     if manifest['num_failed']:
-        raise RuntimeError(f'{manifest["num_failed"]} of {manifest["num_images"]} images failed '
+        raise StepError(f'{manifest["num_failed"]} of {manifest["num_images"]} images failed '
                            f'in {out} (listed in its manifest.json); fix them and re-run.')
     return {'out_dir': str(out), 'num_images': manifest['num_images'],
             'map_kind': manifest['map_kind'], 'scales': manifest['scales'],
@@ -106,9 +123,6 @@ def make_pseudo_labels(ctx, method, force=False):
 
 
 def eval_labels(ctx, method, force=False):
-    import numpy as np
-
-    from stage1_cam.label_report import build_eval_source, report_labels, report_seeds
     labels_dir = Path(ctx.result('make_pseudo_labels', method)['out_dir'])
     out = ctx.step_dir('eval_labels', method)
     source = build_eval_source(stage1_config(ctx.settings, method),
@@ -131,13 +145,12 @@ def eval_labels(ctx, method, force=False):
 # -- stage 2 -----------------------------------------------------------------
 
 def train_seg(ctx, method, force=False):
-    from stage2_seg.train import train
     labels_dir = ctx.result('make_pseudo_labels', method)['out_dir']
     out = ctx.step_dir('train_seg', method)
     resume = not force and _last_checkpoint(out) is not None
-    runner = train(stage2_config(ctx.settings), work_dir=str(out), resume=resume,
-                   pseudo_labels=labels_dir, data_root=ctx.data_root,
-                   cfg_options=stage2_options(ctx.settings))
+    runner = train_segmentor(stage2_config(ctx.settings), work_dir=str(out), resume=resume,
+                             pseudo_labels=labels_dir, data_root=ctx.data_root,
+                             cfg_options=stage2_options(ctx.settings))
     checkpoint = _last_checkpoint(out)
     if checkpoint is None:
         raise RuntimeError(f'training finished but {out}/last_checkpoint names no checkpoint.')
@@ -145,24 +158,23 @@ def train_seg(ctx, method, force=False):
 
 
 def test_seg(ctx, method, force=False):
-    from stage2_seg.test import test
     checkpoint = ctx.result('train_seg', method)['checkpoint']
     out = ctx.step_dir('test_seg', method)
     metrics = {}
     for protocol in ctx.settings.test_protocols:
         name = protocol['name']
-        scores = test(stage2_config(ctx.settings), checkpoint,
-                      work_dir=str(out / name.replace('+', '_')), data_root=ctx.data_root,
-                      ms=protocol.get('ms', False), flip=protocol.get('flip', False),
-                      crf=protocol.get('crf', False), scales=protocol.get('scales'),
-                      cfg_options=stage2_options(ctx.settings))
+        scores = test_segmentor(stage2_config(ctx.settings), checkpoint,
+                                work_dir=str(out / name.replace('+', '_')),
+                                data_root=ctx.data_root, ms=protocol.get('ms', False),
+                                flip=protocol.get('flip', False), crf=protocol.get('crf', False),
+                                scales=protocol.get('scales'),
+                                cfg_options=stage2_options(ctx.settings))
         metrics[name] = {key: float(value) for key, value in scores.items()}
     return {'split': _stage2_test_split(ctx), 'metrics': metrics,
             'protocols': [dict(p) for p in ctx.settings.test_protocols]}
 
 
 def _stage2_test_split(ctx):
-    from stage2_seg.config_utils import innermost_dataset, load
     cfg = load(stage2_config(ctx.settings), cfg_options=stage2_options(ctx.settings),
                data_root=ctx.data_root)
     split = innermost_dataset(cfg.test_dataloader.dataset).get('split') or ''

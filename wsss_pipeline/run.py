@@ -11,8 +11,9 @@ import os
 import resource
 import time
 
-from stage1_cam.io import read_json, write_json
+from wsss_core.io import read_json, write_json
 
+from .report import write_report
 from .settings import PipelineConfigError, load_settings
 from .steps import PER_METHOD_STEPS, Context, prepare
 
@@ -72,7 +73,6 @@ def selected_steps(from_step=None, only_step=None):
 def run_pipeline(config, work_dir, methods=None, data_root=None, from_step=None,
                  only_step=None, workers=None, cfg_options=None):
     """Run the pipeline; returns the results dict (also in ``work_dir/results.json``)."""
-    from .report import write_report
     settings = load_settings(config, methods=methods, data_root=data_root,
                              cfg_options=cfg_options)
     steps, forced = selected_steps(from_step, only_step)

@@ -1,11 +1,19 @@
-"""Checks that a label folder can be trained or evaluated on, before any step runs.
+"""The pseudo-label folder: the one contract between the two stages.
 
-Stage 1 writes a pseudo-label folder as::
+Stage 1 (``stage1_cam.pseudo_labels``) writes a folder through this module,
+stage 2 (``stage2_seg.datasets``) reads it through this module::
 
-    OUT/labels/<id>.png        0 background, 1..C classes, 255 uncertain
-    OUT/manifest.json          complete, class_names, num_images, num_done, ...
+    OUT/labels/<id>.png        0 background, 1..C classes, 255 uncertain (VOC palette)
+    OUT/cams/<id>.npz          (optional) classes (int16, 1..C), maps (float16, K x H x W)
+    OUT/manifest.json          what made the folder and how complete it is
     OUT/manifest.shard-I-of-N.json   (sharded runs, merged into manifest.json
                                       by the last shard to finish)
+
+Manifest fields written by every run: ``manifest_version``, the provenance
+header (``method``, ``config``, ``checkpoint_sha256``, ``map_kind``,
+``scales``, ``refine``, ``class_names`` (foreground, in label order),
+``shard`` [I, N], ``versions``...), then ``complete``, ``num_images``,
+``num_done``, ``num_failed``, ``failed`` {id: reason} and ``ids_done``.
 
 A folder that is half written (a killed or failed run, shards still running),
 made for another class list, or missing labels of the split would otherwise
@@ -13,18 +21,116 @@ train silently on the wrong data (mmseg only fails on the first missing file,
 possibly hours in). Every error here names the folder and the fix.
 """
 import os
+import time
 from pathlib import Path
 
-from stage1_cam.datasets.base import DatasetError, read_split_list
-from stage1_cam.io import read_json
+from .dataset_files import DatasetError, read_split_list
+from .errors import UserError
+from .io import read_json, write_json
 
 MANIFEST = 'manifest.json'
+MANIFEST_VERSION = 1
+SHARD_MANIFEST_GLOB = 'manifest.shard-*-of-*.json'
+LABELS = 'labels'
+MAPS = 'cams'
 MAKE_TOOL = 'tools/make_pseudo_labels.py'
 
 
-class LabelFolderError(ValueError):
+class LabelFolderError(UserError, ValueError):
     """A label folder that cannot be used; the message says why and what to do."""
 
+
+# ---- writing (stage 1)
+
+def manifest_name(shard):
+    """``manifest.json`` for an unsharded run, else this shard's own manifest."""
+    return MANIFEST if tuple(shard) == (0, 1) else f'manifest.shard-{shard[0]}-of-{shard[1]}.json'
+
+
+def labels_dir(out_dir):
+    return Path(out_dir) / LABELS
+
+
+def maps_dir(out_dir):
+    return Path(out_dir) / MAPS
+
+
+def label_path(out_dir, image_id):
+    return labels_dir(out_dir) / f'{image_id}.png'
+
+
+def maps_path(out_dir, image_id):
+    return maps_dir(out_dir) / f'{image_id}.npz'
+
+
+def is_done(out_dir, image_id, with_maps=False):
+    """Whether ``image_id``'s outputs exist (every file is written atomically,
+    so an existing file is a finished one)."""
+    if not label_path(out_dir, image_id).is_file():
+        return False
+    return not with_maps or maps_path(out_dir, image_id).is_file()
+
+
+class ManifestWriter:
+    """Keeps ``manifest[-shard-I-of-N].json`` up to date (atomically).
+
+    ``header``: the provenance fields; ``done`` / ``failed`` collect the
+    results of the run (and the ids a previous run finished)."""
+
+    def __init__(self, out_dir, shard, header, total):
+        self.path = Path(out_dir) / manifest_name(shard)
+        self.header = {'manifest_version': MANIFEST_VERSION, **header}
+        self.total = total
+        self.done = []
+        self.failed = {}
+        self._written = time.monotonic()
+
+    def record(self, image_id, error=None):
+        """One image finished: done, or failed with ``error`` (its reason)."""
+        if error is None:
+            self.done.append(image_id)
+        else:
+            self.failed[image_id] = error
+
+    @property
+    def complete(self):
+        return len(self.done) == self.total
+
+    def write(self, complete=False):
+        write_json(self.path, {**self.header, 'complete': complete, 'num_images': self.total,
+                               'num_done': len(self.done), 'num_failed': len(self.failed),
+                               'failed': self.failed, 'ids_done': sorted(self.done)})
+        self._written = time.monotonic()
+
+    def write_if_due(self, every_s=30.0):
+        """Rewrite the (incomplete) manifest at most every ``every_s`` seconds, so a
+        killed run leaves a recent account and a long run pays little for it."""
+        if time.monotonic() - self._written > every_s:
+            self.write(complete=False)
+
+
+def merge_shard_manifests(out_dir):
+    """When every shard of a sharded run has finished, write ``manifest.json``;
+    return its path, or None while shards are missing or unfinished."""
+    out_dir = Path(out_dir)
+    shards = sorted(out_dir.glob(SHARD_MANIFEST_GLOB))
+    if not shards:
+        return None
+    parts = [read_json(p) for p in shards]
+    count = parts[0]['shard'][1]
+    if len(parts) != count or not all(p['complete'] for p in parts):
+        return None
+    merged = {k: v for k, v in parts[0].items() if k not in ('shard', 'failed', 'ids_done')}
+    merged.update(shard=[0, 1], complete=True, merged_from=[p.name for p in shards],
+                  num_images=sum(p['num_images'] for p in parts),
+                  num_done=sum(p['num_done'] for p in parts),
+                  num_failed=0, failed={},
+                  ids_done=sorted(i for p in parts for i in p['ids_done']))
+    write_json(out_dir / MANIFEST, merged)
+    return out_dir / MANIFEST
+
+
+# ---- reading and validating (stage 2)
 
 def _preview(ids, count=5):
     ids = list(ids)
@@ -38,15 +144,15 @@ def find_manifest(ann_dir):
     whose shards have not all finished (no merged manifest yet)."""
     ann_dir = Path(ann_dir)
     parent = ann_dir.parent
-    if (ann_dir / MANIFEST).is_file() and (ann_dir / 'labels').is_dir():
+    if (ann_dir / MANIFEST).is_file() and (ann_dir / LABELS).is_dir():
         raise LabelFolderError(
             f'{ann_dir} is a pseudo-label output folder; point the dataset at its label '
-            f'folder {ann_dir / "labels"} (tools/train_seg.py --pseudo-labels {ann_dir} does '
+            f'folder {ann_dir / LABELS} (tools/train_seg.py --pseudo-labels {ann_dir} does '
             'this).')
     manifest = parent / MANIFEST
     if manifest.is_file():
         return manifest
-    shards = sorted(parent.glob('manifest.shard-*-of-*.json'))
+    shards = sorted(parent.glob(SHARD_MANIFEST_GLOB))
     if shards:
         done = [p.name for p in shards if read_json(p).get('complete')]
         count = read_json(shards[0]).get('shard', [0, len(shards)])[1]

@@ -20,14 +20,16 @@ second rather than after an hour of training.
 """
 from pathlib import Path
 
-from mmengine.config import Config
+from stage1_cam.config import load_stage1_config
+from stage1_cam.config_check import method_class
+from wsss_core.config import load_config
+from wsss_core.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET_KINDS = ('demo', 'voc', 'coco', 'coco_demo')
-METHOD_TITLES = {'cam': 'CAM', 'bas': 'BAS', 'icl': 'ICL', 'bas_icl': 'BAS+ICL'}
 
 
-class PipelineConfigError(ValueError):
+class PipelineConfigError(UserError, ValueError):
     """A pipeline config or command line that cannot run; says what to change."""
 
 
@@ -37,14 +39,21 @@ def _repo_path(path):
     return path if path.is_absolute() else REPO / path
 
 
+def _move_data_root(cfg, data_root):
+    """``--data-root``: the dataset's folder (before ``--cfg-options``, as
+    ``wsss_core.config`` orders them; a config without a dataset is refused
+    just after)."""
+    if cfg.get('dataset') is not None:
+        cfg.dataset.data_root = str(data_root)
+
+
 def load_settings(config, methods=None, data_root=None, cfg_options=None):
     """The validated pipeline config with the command line applied."""
     config = Path(config)
     if not config.is_file():
         raise PipelineConfigError(f'pipeline config not found: {config}; see configs/pipeline/.')
-    cfg = Config.fromfile(str(config))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_config(config, data_root=data_root, move_data_root=_move_data_root,
+                      cfg_options=cfg_options)
     for key in ('dataset', 'methods', 'stage2_config'):
         if key not in cfg:
             raise PipelineConfigError(f'{config} has no `{key}`; see configs/pipeline/demo.py.')
@@ -52,8 +61,6 @@ def load_settings(config, methods=None, data_root=None, cfg_options=None):
     if kind not in DATASET_KINDS:
         raise PipelineConfigError(f'{config}: dataset.kind={kind!r} is not one of '
                                   f'{list(DATASET_KINDS)}.')
-    if data_root is not None:
-        cfg.dataset.data_root = str(data_root)
     if not cfg.dataset.get('data_root'):
         raise PipelineConfigError(f'{config}: dataset.data_root is missing; set it or pass '
                                   '--data-root.')
@@ -81,7 +88,15 @@ def load_settings(config, methods=None, data_root=None, cfg_options=None):
     cfg.test_protocols = protocols
     cfg.chosen_methods = chosen
     cfg.config_path = str(config)
+    cfg.method_titles = {name: method_title(cfg, name) for name in chosen}
     return cfg
+
+
+def method_title(settings, method):
+    """The title ``method``'s model class declares (``title``), for tables and figures."""
+    cfg = load_stage1_config(stage1_config(settings, method),
+                             cfg_options=stage1_options(settings, method))
+    return method_class(cfg).title
 
 
 def stage1_config(settings, method):

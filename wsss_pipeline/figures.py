@@ -9,14 +9,20 @@
 import json
 
 import numpy as np
+from mmseg.apis import inference_model, init_model
 
-from stage1_cam.io import atomic_path, read_label_png, voc_palette
+from stage1_cam.label_report import build_eval_source
+from stage2_seg.config_utils import load
+from wsss_core.checkpoint import allow_mmengine_checkpoints
+from wsss_core.classes import voc_palette
+from wsss_core.io import atomic_path, read_label_png
 
-from .settings import METHOD_TITLES, stage1_config, stage1_options, stage2_config, \
-    stage2_options
+from .settings import stage1_config, stage1_options, stage2_config, stage2_options
 
 
 def _pyplot():
+    # Imported here: matplotlib is slow to import and only the figures need it
+    # (with the Agg backend, chosen before pyplot loads).
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -58,7 +64,7 @@ def threshold_curves(ctx, methods, path):
         if not points:
             continue
         xs, ys = zip(*points)
-        line, = ax.plot(xs, ys, label=f'{METHOD_TITLES.get(method, method)} '
+        line, = ax.plot(xs, ys, label=f'{ctx.settings.method_titles[method]} '
                                       f'(best {100 * sweep["best_miou"]:.1f} at '
                                       f'{sweep["best_threshold"]:.2f})')
         ax.plot([sweep['best_threshold']], [100 * sweep['best_miou']], 'o', color=line.get_color())
@@ -87,17 +93,12 @@ class Stage2Predictor:
     """The trained segmentor of a method, for single-scale predictions."""
 
     def __init__(self, ctx, checkpoint):
-        from mmseg.apis import init_model
-
-        from stage1_cam.checkpoint import allow_mmengine_checkpoints
-        from stage2_seg.config_utils import load
         allow_mmengine_checkpoints()
         cfg = load(stage2_config(ctx.settings), cfg_options=stage2_options(ctx.settings),
                    data_root=ctx.data_root)
         self.model = init_model(cfg, str(checkpoint), device='cpu')
 
     def __call__(self, image_path):
-        from mmseg.apis import inference_model
         result = inference_model(self.model, str(image_path))
         return result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
 
@@ -139,14 +140,13 @@ def sample_grid(ctx, method, ids, source, path):
         classes = ', '.join(names[c] for c in source.labels(image_id))
         axes[row, 0].text(0.5, -0.03, f'{image_id}: {classes}', fontsize=7, ha='center',
                           va='top', transform=axes[row, 0].transAxes)
-    fig.suptitle(f'{METHOD_TITLES.get(method, method)}: maps, pseudo-labels (cream = 255), '
+    fig.suptitle(f'{ctx.settings.method_titles[method]}: maps, pseudo-labels (cream = 255), '
                  'ground truth and stage-2 predictions', fontsize=10)
     _save(fig, path)
     return path
 
 
 def make_figures(ctx, results):
-    from stage1_cam.label_report import build_eval_source
     out = ctx.work_dir / 'figures'
     figures = {}
     methods = list(results['methods'])

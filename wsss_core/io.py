@@ -8,6 +8,7 @@ or an unwritable folder raises ``WriteError`` naming the file, with no
 temporary file left.
 """
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -17,22 +18,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .classes import voc_palette
+from .errors import UserError
+
 IGNORE_INDEX = 255
 
 
-def voc_palette():
-    """The 256-entry PASCAL VOC colour map as a flat list of 768 ints."""
-    palette = []
-    for index in range(256):
-        r = g = b = 0
-        c = index
-        for bit in range(8):
-            r |= ((c >> 0) & 1) << (7 - bit)
-            g |= ((c >> 1) & 1) << (7 - bit)
-            b |= ((c >> 2) & 1) << (7 - bit)
-            c >>= 3
-        palette += [r, g, b]
-    return palette
+class FileFormatError(UserError, ValueError):
+    """A file of one of these formats is malformed; the message names it and the fix."""
 
 
 TEMP_SUFFIX = '.tmp'
@@ -44,7 +37,7 @@ OUTPUT_ERRNOS = {errno.ENOSPC: 'the disk is full', errno.EDQUOT: 'the disk quota
                  errno.EROFS: 'the file system is read-only'}
 
 
-class WriteError(OSError):
+class WriteError(UserError, OSError):
     """An output file could not be written; the message names it and the fix."""
 
     def __init__(self, errno_, message):
@@ -148,7 +141,7 @@ def read_json(path):
         with open(path) as f:
             return json.load(f, object_pairs_hook=lambda pairs: _unique_keys(path, pairs))
     except json.JSONDecodeError as err:
-        raise ValueError(f'{path} is not valid JSON ({err}); regenerate or fix it.') from err
+        raise FileFormatError(f'{path} is not valid JSON ({err}); regenerate or fix it.') from err
 
 
 def _unique_keys(path, pairs):
@@ -157,7 +150,7 @@ def _unique_keys(path, pairs):
     obj = {}
     for key, value in pairs:
         if key in obj:
-            raise ValueError(f'{path}: key {key!r} appears twice in one JSON object; '
+            raise FileFormatError(f'{path}: key {key!r} appears twice in one JSON object; '
                              'remove the duplicate entry.')
         obj[key] = value
     return obj
@@ -180,15 +173,24 @@ def read_label_png(path):
     try:
         with Image.open(path) as image:
             if image.mode not in ('P', 'L'):
-                raise ValueError(
+                raise FileFormatError(
                     f'{path} is a {image.mode} image; label PNGs must hold class indices '
                     '(mode P with a palette, or L). Convert colour masks to indices first.')
             return np.array(image, dtype=np.uint8)
     except OSError as err:
-        raise ValueError(f'cannot read label PNG {path}: {err}') from err
+        raise FileFormatError(f'cannot read label PNG {path}: {err}') from err
 
 
 def write_npz(path, **arrays):
     with atomic_path(path) as tmp:
         with open(tmp, 'wb') as f:
             np.savez_compressed(f, **arrays)
+
+
+def sha256_of(path, chunk=1 << 20):
+    """Hex digest of a file (checkpoint provenance in manifests and results)."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            digest.update(block)
+    return digest.hexdigest()

@@ -11,7 +11,11 @@
 """
 from pathlib import Path
 
-from stage1_cam.datasets.base import DatasetError, read_split_list
+from stage1_cam.datasets.coco_prepare import prepare_coco
+from stage1_cam.datasets.demo import generate_demo_dataset, is_demo_folder
+from stage1_cam.datasets.demo_coco import META_FILE, generate_coco_demo
+from wsss_core.dataset_files import DatasetError, read_split_list
+from wsss_core.io import read_json
 
 
 def made_with(meta, settings):
@@ -22,8 +26,6 @@ def made_with(meta, settings):
 
 
 def prepare_demo(dataset, step_dir, workers, force=False):
-    from stage1_cam.datasets.demo import generate_demo_dataset, is_demo_folder
-    from stage1_cam.io import read_json
     root = Path(dataset.data_root)
     wanted = dict(dataset.get('prepare') or {})
     if is_demo_folder(root) and not force:
@@ -57,7 +59,6 @@ def check_voc(dataset, step_dir, workers, force=False):
 
 
 def prepare_coco_root(dataset, step_dir, workers, force=False):
-    from stage1_cam.datasets.coco_prepare import prepare_coco
     root = Path(dataset.data_root)
     out = Path(dataset.get('prepared_root') or f'{root}_wsss')
     options = dict(dataset.get('prepare') or {})
@@ -72,8 +73,6 @@ def prepare_coco_root(dataset, step_dir, workers, force=False):
 
 
 def prepare_coco_demo(dataset, step_dir, workers, force=False):
-    from stage1_cam.datasets.demo_coco import META_FILE, generate_coco_demo
-    from stage1_cam.io import read_json
     root = Path(dataset.data_root)
     wanted = dict(dataset.get('generate') or {})
     meta_path = root / META_FILE

@@ -6,9 +6,9 @@ in seconds. A step that has not run leaves its cells empty (``null``).
 import json
 from pathlib import Path
 
-from stage1_cam.io import atomic_path, write_json
+from wsss_core.io import atomic_path, write_json
 
-from .settings import METHOD_TITLES
+from .figures import make_figures
 from .steps import PER_METHOD_STEPS
 
 PER_METHOD_STEP_NAMES = tuple(PER_METHOD_STEPS)
@@ -39,7 +39,8 @@ def collect_results(ctx):
         'timings': {'prepare': _timing(prepare)},
         'methods': {}}
     for method in settings.chosen_methods:
-        row = {'stage1_config': settings.methods[method], 'timings': {}}
+        row = {'title': settings.method_titles[method], 'stage1_config': settings.methods[method],
+               'timings': {}}
         for step in PER_METHOD_STEP_NAMES:
             row['timings'][step] = _timing(ctx.record(step, method))
         done = [t for t in row['timings'].values() if t]
@@ -95,7 +96,7 @@ def markdown(results, figures=None):
     lines += ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for method, row in methods.items():
         seg = row.get('seg_miou') or {}
-        cells = [METHOD_TITLES.get(method, method), _cell(row['seed_miou']),
+        cells = [row.get('title', method), _cell(row['seed_miou']),
                  _cell(row['best_threshold']), _cell(row['label_miou']),
                  _cell(row['label_uncertain_share'], '{:.1f}%'),
                  _cell(row['label_miou_255_as_background'])] + \
@@ -105,7 +106,7 @@ def markdown(results, figures=None):
     header = ['Method'] + list(PER_METHOD_STEP_NAMES) + ['total']
     lines += ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for method, row in methods.items():
-        cells = [METHOD_TITLES.get(method, method)]
+        cells = [row.get('title', method)]
         for step in PER_METHOD_STEP_NAMES:
             t = row['timings'][step]
             cells.append('–' if t is None else f'{t["seconds"]:.0f} ({t["cpu_seconds"]:.0f})')
@@ -141,7 +142,6 @@ def steps_fingerprint(ctx):
 def write_report(ctx, force=False):
     """Write results.json/.md and the figures; skipped when the step records
     and the methods are those the existing report was made from."""
-    from .figures import make_figures
     fingerprint = steps_fingerprint(ctx)
     old_path = ctx.work_dir / 'results.json'
     if old_path.is_file() and (ctx.work_dir / 'results.md').is_file() and not force:
