@@ -33,7 +33,8 @@ from PIL import Image
 from scipy import ndimage
 
 from common import finish_machine_info, machine_info, markdown_table, write_result
-from stage1_cam.refine import background_scores, dense_crf, make_pseudo_label
+from stage1_cam.refine import background_scores, make_pseudo_label
+from wsss_core.crf import dense_crf
 
 VOC_TRAIN_AUG = 10582
 COCO_TRAIN = 82783

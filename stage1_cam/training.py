@@ -3,11 +3,11 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from wsss_core.checkpoint import allow_mmengine_checkpoints
-
-from .config_check import validate_stage1_config
-from .config import load_stage1_config
-from .rng_state import RandomStateHook
 from wsss_core.runner_options import set_resume_and_amp, set_work_dir_and_launcher
+
+from .config import load_stage1_config
+from .config_check import validate_stage1_config
+from .rng_state import RandomStateHook
 
 
 def load_config(config, work_dir=None, resume=False, cfg_options=None, launcher='none',

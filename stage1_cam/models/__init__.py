@@ -2,7 +2,8 @@
 
 Each method is one model file whose class declares what it produces
 (``map_kinds``, ``default_map_kind``, ``title``, ``default_refine``; see
-``CAMClassifier``); ``method_info`` reads those declarations for the steps.
+``CAMClassifier``); the steps read those declarations from the class
+(``stage1_cam.config_check.method_class`` finds it for a config).
 """
 from mmengine.registry import DefaultScope
 

@@ -21,9 +21,10 @@ from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from .classes import COCO_OBJECT_METAINFO, DEMO_METAINFO, VOC_METAINFO
 from wsss_core.label_folder import (LabelFolderError, check_images_exist, check_labels_exist,
                                     check_manifest, find_manifest, list_labels, read_split)
+
+from .classes import COCO_OBJECT_METAINFO, DEMO_METAINFO, VOC_METAINFO
 
 
 @DATASETS.register_module()
