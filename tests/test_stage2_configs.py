@@ -25,7 +25,15 @@ EXPECTED = {
                                 100000),
     'deeplabv2_mobilenetv2_demo': ('ASPPV2Head', 7, 'DemoLabelDirDataset', 300),
     'deeplabv2_mobilenetv2_coco_demo': ('ASPPV2Head', 81, 'COCOObjectLabelDirDataset', 300),
+    'deeplabv2_mobilenetv2_real': ('ASPPV2Head', 21, 'LabelDirDataset', 300),
 }
+
+
+def test_real_photo_config_pads_the_crop_and_keeps_its_dilations_inside_the_feature_map():
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs/stage2/deeplabv2_mobilenetv2_real.py'))
+    assert tuple(cfg.model.data_preprocessor.size) == tuple(cfg.crop_size) == (321, 321)
+    feature_side = -(-cfg.crop_size[0] // cfg.model.backbone.output_stride)   # 21
+    assert max(cfg.model.decode_head.dilations) < feature_side
 
 
 def test_all_configs_listed():
