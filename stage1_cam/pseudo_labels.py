@@ -47,7 +47,8 @@ from .datasets.base import DatasetError, refuse_dataset_path
 from .datasets.classification import build_source, with_data_root
 from .maps import DEFAULT_SCALES, load_classifier, multiscale_maps
 from .refine import DEFAULT_REFINE_CFG, make_pseudo_label
-from .thresholds import resolve_refine, wants_auto
+from .evaluation import threshold_sweep
+from .thresholds import PeakHistogram, resolve_refine, wants_auto
 
 logger = logging.getLogger(__name__)
 
@@ -379,12 +380,6 @@ def derive_thresholds(model, source, map_kind, scales, thresholds=None, progress
     without ground truth). Returns a dict with ``seed_threshold`` and how it
     was found.
     """
-    from tqdm import tqdm
-
-    from .evaluation import threshold_sweep
-    from .maps import multiscale_maps
-    from .thresholds import PeakHistogram
-
     if thresholds is None:
         thresholds = np.round(np.arange(0.0, 0.951, 0.01), 2)
     histogram = PeakHistogram()
@@ -477,10 +472,6 @@ def run_from_config(config, checkpoint, out_dir, split=None, data_root=None, wor
 def _auto_refine(cfg, model, source, header, map_kind, requested, out_dir, threshold_split,
                  seed_threshold, data_root, overwrite):
     """Resolve 'auto' thresholds; the header records the request and the derivation."""
-    from .datasets.classification import build_source
-    from .maps import DEFAULT_SCALES
-    from .refine import DEFAULT_REFINE_CFG
-
     scales = tuple(cfg.get('pseudo_label', {}).get('scales') or DEFAULT_SCALES)
     requested = {**DEFAULT_REFINE_CFG, **requested}
     header = dict(header, refine_requested=requested,
