@@ -100,3 +100,37 @@ def test_unknown_backbone_lists_choices():
         build_backbone(dict(type='resnet18'))
 
 
+
+
+def _v1_resnet50_state_dict():
+    """A ResNet-50 state dict laid out like torchvision's V1 files: no BatchNorm
+    num_batches_tracked buffers (they predate it). Random values."""
+    torch.manual_seed(3)
+    state = torchvision.models.resnet50().state_dict()
+    return {k: v for k, v in state.items() if not k.endswith('num_batches_tracked')}
+
+
+def test_v1_layout_resnet_without_num_batches_tracked_loads(empty_hub):
+    empty_hub.mkdir(parents=True)
+    state = _v1_resnet50_state_dict()
+    torch.save(state, empty_hub / 'resnet50-19c8e357.pth')
+    network = torchvision.models.resnet50()
+    assert load_torchvision_weights(network, 'resnet50', True) == empty_hub / 'resnet50-19c8e357.pth'
+    torch.testing.assert_close(network.layer3[0].conv1.weight, state['layer3.0.conv1.weight'])
+    torch.testing.assert_close(network.bn1.running_var, state['bn1.running_var'])
+
+
+def test_published_v1_file_is_preferred_and_another_file_is_named(empty_hub, caplog):
+    empty_hub.mkdir(parents=True)
+    state = _v1_resnet50_state_dict()
+    torch.save(state, empty_hub / 'resnet50-11ad3fa6.pth')   # torchvision's V2 name
+    with caplog.at_level('WARNING'):
+        assert load_torchvision_weights(torchvision.models.resnet50(), 'resnet50', True).name == \
+            'resnet50-11ad3fa6.pth'
+    assert 'resnet50-11ad3fa6.pth' in caplog.text and 'V1' in caplog.text
+    torch.save(state, empty_hub / 'resnet50-0676ba61.pth')
+    caplog.clear()
+    with caplog.at_level('WARNING'):
+        assert load_torchvision_weights(torchvision.models.resnet50(), 'resnet50', True).name == \
+            'resnet50-0676ba61.pth'
+    assert 'V1' not in caplog.text

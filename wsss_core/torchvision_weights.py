@@ -43,12 +43,31 @@ def offline_mobilenet_v2_path():
     return path if path.is_file() else None
 
 
+# The ImageNet V1 files the WSSS papers start from (torchvision's current V1 name
+# first, then the older release of the same weights); preferred when present.
+PUBLISHED_V1_FILES = {
+    'resnet50': ('resnet50-0676ba61.pth', 'resnet50-19c8e357.pth'),
+    'resnet101': ('resnet101-63fe2227.pth', 'resnet101-5d3b4d8f.pth'),
+}
+
+
 def find_checkpoint(arch):
-    """Search torch's hub cache (and, for MobileNetV2, the offline package)."""
+    """Search torch's hub cache (and, for MobileNetV2, the offline package).
+
+    For ResNets the published V1 files are taken first; another file (e.g.
+    torchvision's stronger V2 weights) is used with a warning naming it,
+    since published numbers start from V1."""
     hub_dir = Path(torch.hub.get_dir()) / 'checkpoints'
+    for name in PUBLISHED_V1_FILES.get(arch, ()):
+        if (hub_dir / name).is_file():
+            return hub_dir / name
     for pattern in CHECKPOINT_PATTERNS[arch]:
         matches = sorted(glob.glob(str(hub_dir / pattern)))
         if matches:
+            if arch in PUBLISHED_V1_FILES:
+                logger.warning('%s: using %s, not one of the ImageNet V1 files the published '
+                               'WSSS numbers start from (%s)', arch, matches[0],
+                               ', '.join(PUBLISHED_V1_FILES[arch]))
             return Path(matches[0])
     if arch == 'mobilenet_v2':
         return offline_mobilenet_v2_path()
@@ -99,8 +118,12 @@ def load_torchvision_weights(network, arch, pretrained=True):
                                'model.backbone.pretrained (a torchvision-format .pth file).')
     state_dict = _read_state_dict(path)
     state_dict = {k: v for k, v in state_dict.items() if not k.startswith(HEAD_PREFIXES[arch])}
+    # BatchNorm's num_batches_tracked buffer postdates torchvision's V1 ResNet files
+    # (and many re-saved checkpoints lack it); torch's own strict load accepts
+    # files without it, and it only matters for momentum=None BatchNorm.
     expected = {k: v for k, v in network.state_dict().items()
-                if not k.startswith(HEAD_PREFIXES[arch])}
+                if not k.startswith(HEAD_PREFIXES[arch])
+                and not (k.endswith('num_batches_tracked') and k not in state_dict)}
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
     wrong_shape = sorted(k for k in set(expected) & set(state_dict)
