@@ -7,11 +7,8 @@ _base_ = ['./_base_/default_runtime.py', './_base_/schedules/demo.py',
 # bfloat16 where the CPU/GPU has native bfloat16, which makes BAS's step cheaper
 # and leaves the demo's seeds as they were (stage1_cam/models/precision.py; step
 # times in benchmarks/results/summary.md, accuracy in pipeline_demo.md).
-# MobileNetV2's tap (block 13) is a linear bottleneck: signed, zero-centred features,
-# from which a bias-free generator cannot lower its map where nothing is; it gets a
-# bias (the reference's ResNet tap is post-ReLU and needs none).
 model = dict(backbone=dict(type='mobilenet_v2', output_stride=8), num_classes=6,
-             background_dtype='auto', generator_bias=True)
+             background_dtype='auto')
 # L_mcls sums a softmax loss over each image's positives, so its gradients are
 # about C times those of CAM's soft-margin loss: a 10x lower LR than CAM's (the
 # reference uses 0.005 for BAS vs 0.1 for IRN's CAM). At 0.01 it diverged.
