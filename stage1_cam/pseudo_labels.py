@@ -388,23 +388,34 @@ def derive_thresholds(model, source, map_kind, scales, thresholds=None, progress
     if max_images and len(ids) > max_images:
         ids = [ids[i] for i in np.linspace(0, len(ids) - 1, max_images).round().astype(int)]
 
+    skipped = {}
+
     def items():
         for image_id in tqdm(ids, desc='threshold sweep', unit='img',
                              disable=not progress, dynamic_ncols=True):
-            classes = list(source.labels(image_id))
-            maps = multiscale_maps(model, source.image(image_id), classes, kind=map_kind,
-                                   scales=scales)
+            try:
+                classes = list(source.labels(image_id))
+                maps = multiscale_maps(model, source.image(image_id), classes, kind=map_kind,
+                                       scales=scales)
+                gt = source.gt_mask(image_id)
+            except Exception as err:  # a bad image: left out here, counted by the labelling
+                skipped[image_id] = f'{type(err).__name__}: {err}'
+                logger.warning('threshold sweep: %s skipped (%s)', image_id, skipped[image_id])
+                continue
             histogram.add(maps)
-            gt = source.gt_mask(image_id)
             if gt is not None:
                 with_gt.append(image_id)
                 yield maps, classes, gt
 
     sweep = threshold_sweep(items(), thresholds=thresholds,
                             num_classes=source.num_classes + 1)
+    if not histogram.counts.any():
+        raise PseudoLabelError(f'no image of the threshold split could be read ({len(skipped)} '
+                               f'failed, e.g. {next(iter(skipped.items()), ("", ""))[1]}); fix '
+                               'them or set the refine thresholds by hand.')
     otsu = histogram.otsu()
-    common = {'otsu_threshold': otsu, 'num_images': len(ids),
-              'split': getattr(source, 'split', None)}
+    common = {'otsu_threshold': otsu, 'num_images': len(ids) - len(skipped),
+              'num_skipped': len(skipped), 'split': getattr(source, 'split', None)}
     if with_gt:
         return {'seed_threshold': sweep['best_threshold'], 'rule': 'seed sweep (ground truth)',
                 'seed_miou': sweep['best_miou'], 'num_images_with_gt': len(with_gt), **common}
