@@ -42,7 +42,7 @@ def make_dataset(out, seed):
     return root
 
 
-def fused_seed_miou(seed_dir, method, data_root):
+def fused_seed_miou(seed_dir, method, data_root, pipeline=PIPELINE):
     """Seed mIoU of fused maps (norm(norm(bas) + norm(cam))) on the train GT, or None for a
     method without generator maps. Cached in the method's folder."""
     from mmengine.config import Config
@@ -55,7 +55,7 @@ def fused_seed_miou(seed_dir, method, data_root):
     cache = seed_dir / method / 'fused_seeds.json'
     if cache.is_file():
         return read_json(cache)['seed_miou']
-    settings = load_settings(REPO / PIPELINE, methods=[method], data_root=str(data_root))
+    settings = load_settings(REPO / pipeline, methods=[method], data_root=str(data_root))
     cfg = Config.fromfile(stage1_config(settings, method))
     cfg.merge_from_dict(stage1_options(settings, method) or {})
     checkpoint = read_json(seed_dir / method / 'train_cam' / 'step.json')['result']['checkpoint']
@@ -68,16 +68,16 @@ def fused_seed_miou(seed_dir, method, data_root):
     return result['seed_miou']
 
 
-def run_seed(work_dir, seed, methods, workers):
+def run_seed(work_dir, seed, methods, workers, pipeline=PIPELINE):
     from wsss_pipeline.run import run_pipeline
     data_root = make_dataset(work_dir / f'data_seed{seed}', seed)
     seed_dir = work_dir / f'seed{seed}'
-    results = run_pipeline(str(REPO / PIPELINE), str(seed_dir), methods=methods,
+    results = run_pipeline(str(REPO / pipeline), str(seed_dir), methods=methods,
                            data_root=str(data_root), workers=workers)
     rows = {}
     for method in methods:
         entry = results['methods'][method]
-        fused = fused_seed_miou(seed_dir, method, data_root)
+        fused = fused_seed_miou(seed_dir, method, data_root, pipeline)
         rows[method] = {
             'seed_miou': entry['seed_miou'], 'best_threshold': entry['best_threshold'],
             'fused_seed_miou': None if fused is None else round(100 * fused, 2),
@@ -140,6 +140,8 @@ def main():
     parser.add_argument('--seeds', default='0,1,2')
     parser.add_argument('--methods', default=','.join(METHODS))
     parser.add_argument('--workers', type=int, default=None)
+    parser.add_argument('--pipeline', default=PIPELINE,
+                        help='pipeline config (a variant of configs/pipeline/real_photos.py)')
     parser.add_argument('--summary-only', action='store_true',
                         help='rebuild the JSON and table from the finished seeds only')
     parser.add_argument('--out', default=str(REPO / 'benchmarks' / 'results' / 'real_photos'))
@@ -156,9 +158,9 @@ def main():
     started = time.perf_counter()
     if not args.summary_only:
         for seed in seeds:
-            run_seed(work_dir, seed, methods, args.workers)
+            run_seed(work_dir, seed, methods, args.workers, args.pipeline)
     table, done = collect(work_dir, seeds, methods)
-    settings = {'pipeline_config': PIPELINE, 'dataset_seeds': done, 'generator': str(GENERATOR.name),
+    settings = {'pipeline_config': str(args.pipeline), 'dataset_seeds': done, 'generator': str(GENERATOR.name),
                 'units': '%', 'fields': {
                     'seed_miou': 'best of the seed sweep 0.00-0.95 (map kind of the config)',
                     'fused_seed_miou': 'same for norm(norm(bas)+norm(cam)) maps (BAS methods)',
