@@ -45,9 +45,9 @@ def make_dataset(out, seed):
 def fused_seed_miou(seed_dir, method, data_root, pipeline=PIPELINE):
     """Seed mIoU of fused maps (norm(norm(bas) + norm(cam))) on the train GT, or None for a
     method without generator maps. Cached in the method's folder."""
-    from mmengine.config import Config
-
     from wsss_pipeline.settings import load_settings, stage1_config, stage1_options
+    from stage1_cam.config import load_stage1_config
+    from stage1_cam.config_check import method_class
     from stage1_cam.datasets.classification import build_source
     from stage1_cam.maps import load_classifier
     from stage1_cam.pseudo_labels import derive_thresholds, source_config
@@ -56,13 +56,13 @@ def fused_seed_miou(seed_dir, method, data_root, pipeline=PIPELINE):
     if cache.is_file():
         return read_json(cache)['seed_miou']
     settings = load_settings(REPO / pipeline, methods=[method], data_root=str(data_root))
-    cfg = Config.fromfile(stage1_config(settings, method))
-    cfg.merge_from_dict(stage1_options(settings, method) or {})
+    cfg = load_stage1_config(stage1_config(settings, method), data_root=str(data_root),
+                             cfg_options=stage1_options(settings, method))
+    if 'fused' not in method_class(cfg).map_kinds:
+        return None
     checkpoint = read_json(seed_dir / method / 'train_cam' / 'step.json')['result']['checkpoint']
     model = load_classifier(cfg, checkpoint)
-    if 'fused' not in model.map_kinds:
-        return None
-    source = build_source(source_config(cfg, split='train', data_root=str(data_root)))
+    source = build_source(source_config(cfg, split='train'))
     result = derive_thresholds(model, source, 'fused', cfg.pseudo_label.scales, progress=False)
     write_json(cache, result)
     return result['seed_miou']

@@ -44,7 +44,7 @@ from .allocator import keep_freed_memory
 from .config import load_stage1_config
 from .config_check import validate_stage1_config
 from .datasets.base import DatasetError, refuse_dataset_path
-from .datasets.classification import build_source, with_data_root
+from .datasets.classification import build_source
 from .maps import DEFAULT_SCALES, load_classifier, multiscale_maps
 from .refine import DEFAULT_REFINE_CFG, make_pseudo_label
 from .evaluation import threshold_sweep
@@ -357,13 +357,12 @@ def _remove_stale_temp_files(out_dir, ids, manifest_name):
         logger.info('removed %d temporary file(s) of an interrupted run in %s', removed, out_dir)
 
 
-def source_config(cfg, split=None, data_root=None):
-    """The images to label: ``cfg.pseudo_label.source`` or the training source,
-    with ``split`` / ``data_root`` (and paths derived from it) replaced."""
+def source_config(cfg, split=None):
+    """The images to label: ``cfg.pseudo_label.source`` or the training source
+    (of a config already moved to its data root by ``load_stage1_config``),
+    with ``split`` replaced."""
     settings = cfg.get('pseudo_label', {})
     source_cfg = dict(settings.get('source') or cfg.train_dataloader.dataset.source)
-    if data_root is not None:
-        source_cfg = with_data_root(source_cfg, data_root)
     if split is not None:
         source_cfg['split'] = split
         source_cfg.pop('split_file', None)
@@ -467,23 +466,22 @@ def run_from_config(config, checkpoint, out_dir, split=None, data_root=None, wor
               'checkpoint_sha256': sha256_of(checkpoint), 'source': source_cfg,
               'created': time.strftime('%Y-%m-%dT%H:%M:%S'), 'host': platform.node(),
               'pid': os.getpid()}
+    scales = tuple(settings.get('scales') or DEFAULT_SCALES)
     refine_cfg = {**model.default_refine, **(settings.get('refine') or {})}
     if wants_auto(refine_cfg):
         threshold_split = threshold_split or settings.get('threshold_split')
-        # data_root None: the loaded config has been moved to it already.
-        refine_cfg, header = _auto_refine(cfg, model, source, header, map_kind, refine_cfg,
-                                          out_dir, threshold_split, seed_threshold, None,
+        refine_cfg, header = _auto_refine(cfg, model, source, header, map_kind, scales,
+                                          refine_cfg, out_dir, threshold_split, seed_threshold,
                                           overwrite)
     return make_pseudo_labels(model, source, out_dir, header, map_kind=map_kind,
-                              scales=settings.get('scales'), refine_cfg=refine_cfg,
+                              scales=scales, refine_cfg=refine_cfg,
                               workers=workers, shard=shard, save_cams=save_cams,
                               overwrite=overwrite, maps_in_workers=maps_in_workers)
 
 
-def _auto_refine(cfg, model, source, header, map_kind, requested, out_dir, threshold_split,
-                 seed_threshold, data_root, overwrite):
+def _auto_refine(cfg, model, source, header, map_kind, scales, requested, out_dir,
+                 threshold_split, seed_threshold, overwrite):
     """Resolve 'auto' thresholds; the header records the request and the derivation."""
-    scales = tuple(cfg.get('pseudo_label', {}).get('scales') or DEFAULT_SCALES)
     requested = {**DEFAULT_REFINE_CFG, **requested}
     header = dict(header, refine_requested=requested,
                   threshold_source=threshold_split if seed_threshold is None
@@ -497,7 +495,7 @@ def _auto_refine(cfg, model, source, header, map_kind, requested, out_dir, thres
             resolved, derived = previous
             return resolved, dict(header, thresholds_derived=derived)
         threshold_source = source if threshold_split is None else build_source(
-            source_config(cfg, split=threshold_split, data_root=data_root))
+            source_config(cfg, split=threshold_split))
         logger.info('deriving confident-region thresholds from the %s maps of %d images',
                     map_kind, len(threshold_source.ids))
         derived = derive_thresholds(
