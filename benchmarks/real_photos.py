@@ -14,7 +14,6 @@ Writes ``benchmarks/results/real_photos.{json,md}``: per method one entry per se
 Needs ``../shared`` beside the repository; says so and exits 0 without it.
 """
 import argparse
-import json
 import subprocess
 import sys
 import time
