@@ -64,6 +64,33 @@ def test_mobilenet_tap_point_and_strides_are_configurable(kwargs, tap_channels, 
     assert model.classifier_loc[0].weight.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize('output_stride', [8, 16])
+def test_mobilenet_expansion_tap_is_the_same_network_cut_one_layer_later(output_stride):
+    """tap_point='expansion' moves the cut after block 14's 1x1 expansion + ReLU6:
+    the network computes the same function, and the tap is non-negative (erasing
+    a feature to 0 then means "nothing there", as on ResNet's layer3)."""
+    torch.manual_seed(0)
+    from stage1_cam.models.backbones import mobilenet_v2
+    block_output = mobilenet_v2(pretrained=False, output_stride=output_stride).eval()
+    expansion = mobilenet_v2(pretrained=False, output_stride=output_stride,
+                             tap_point='expansion').eval()
+    for (_, a), (_, b) in zip(block_output.state_dict().items(), expansion.state_dict().items()):
+        b.copy_(a)  # same parameters in the same order, under other module names
+    images = torch.randn(2, 3, 64, 64)
+    tap = expansion.tap(images)
+    assert expansion.tap_channels == 576 and tap.shape[1] == 576
+    assert float(tap.min()) >= 0
+    assert float(block_output.tap(images).min()) < 0  # the linear bottleneck is signed
+    assert torch.allclose(expansion(images), block_output(images), atol=1e-5)
+
+
+def test_mobilenet_expansion_tap_needs_a_non_residual_block():
+    with pytest.raises(ValueError, match='non-residual'):
+        small_bas('mobilenet_v2', tap_block=15, tap_point='expansion')
+    with pytest.raises(ValueError, match='tap_point'):
+        small_bas('mobilenet_v2', tap_point='middle')
+
+
 @pytest.mark.parametrize('kwargs', [{'tap_stride': 16, 'output_stride': 8}, {'tap_block': 5},
                                     {'output_stride': 32}])
 def test_mobilenet_rejects_impossible_layouts(kwargs):

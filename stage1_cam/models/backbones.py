@@ -70,14 +70,25 @@ def resnet(depth=50, pretrained=True, norm_eval=False):
 MOBILENET_TAP_BLOCK = 14  # features[:14] end with block 13 (96 channels)
 
 
+MOBILENET_TAP_POINTS = ('block_output', 'expansion')
+
+
 def mobilenet_v2(pretrained=True, output_stride=8, tap_stride=None, tap_block=MOBILENET_TAP_BLOCK,
-                 dilated=False, norm_eval=False):
+                 tap_point='block_output', dilated=False, norm_eval=False):
     """MobileNetV2 (torchvision) cut before ``features[tap_block]``; see the module docstring.
 
     ``tap_stride`` (default ``output_stride``): stride of the tap features; a
     larger ``output_stride`` lets the later stage downsample once more, as the
     reference's WSOL backbones do (stride-8 tap, stride-16 F).
+    ``tap_point``: 'block_output' taps the linear bottleneck that ends block
+    ``tap_block - 1`` (signed features); 'expansion' taps one layer later,
+    after the 1x1 expansion + ReLU6 of block ``tap_block`` (non-negative, as
+    the reference's ResNet layer3 and MobileNetV1 taps are, so that erasing
+    a feature to 0 means "nothing there"). That block must not be residual.
     """
+    if tap_point not in MOBILENET_TAP_POINTS:
+        raise ValueError(f'mobilenet_v2 tap_point must be one of {MOBILENET_TAP_POINTS}, '
+                         f'got {tap_point!r}')
     tap_stride = output_stride if tap_stride is None else tap_stride
     if output_stride not in (8, 16) or tap_stride not in (8, 16) or tap_stride > output_stride:
         raise ValueError('mobilenet_v2 needs output_stride and tap_stride in (8, 16) with '
@@ -90,9 +101,20 @@ def mobilenet_v2(pretrained=True, output_stride=8, tap_stride=None, tap_block=MO
     features = network.features
     limit_mobilenet_stride(
         features, lambda index: tap_stride if index < tap_block else output_stride, dilated)
-    tap_channels = features[tap_block - 1].out_channels
-    return SplitBackbone(features[:tap_block], features[tap_block:],
-                         tap_channels=tap_channels, out_channels=1280,
+    if tap_point == 'expansion':
+        block = features[tap_block]
+        if block.use_res_connect or len(block.conv) != 4:
+            raise ValueError(f'mobilenet_v2 tap_point=\'expansion\' needs features[{tap_block}] '
+                             'to be a non-residual block with an expansion layer; choose a '
+                             'tap_block that changes channels (7, 11, 14 or 17)')
+        expansion = block.conv[0]
+        tap = nn.Sequential(*features[:tap_block], expansion)
+        later = nn.Sequential(nn.Sequential(*block.conv[1:]), *features[tap_block + 1:])
+        tap_channels = expansion.out_channels
+    else:
+        tap, later = features[:tap_block], features[tap_block:]
+        tap_channels = features[tap_block - 1].out_channels
+    return SplitBackbone(tap, later, tap_channels=tap_channels, out_channels=1280,
                          output_stride=output_stride, norm_eval=norm_eval)
 
 
