@@ -22,6 +22,7 @@ from stage2_seg.train import train as train_segmentor
 
 from wsss_core.errors import UserError
 
+from .bookkeeping import StepBook
 from .prepare import prepare_dataset
 from .settings import stage1_config, stage1_options, stage2_config, stage2_options
 
@@ -45,6 +46,8 @@ class Context:
         # Pseudo-labels are made for label_split (e.g. VOC train_aug) and scored on
         # eval_split (e.g. VOC train, as the papers do); default: the same split.
         self.eval_split = settings.get('eval_split') or settings.get('label_split')
+        # What made each step, and which records are current (bookkeeping.py).
+        self.book = StepBook(self)
 
     def step_dir(self, step, method=None):
         return self.work_dir / 'prepare' if method is None else self.work_dir / method / step
@@ -62,6 +65,11 @@ class Context:
                                     f'{step!r} has not finished for {method or "the dataset"}; '
                                     'run without --only.')
         return record['result']
+
+    def current_record(self, step, method=None):
+        """The record of a step that is current along with every step before it, or
+        None: what the report and figures show."""
+        return self.book.current_record(step, method)
 
 
 # -- prepare -----------------------------------------------------------------
