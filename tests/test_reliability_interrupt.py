@@ -7,6 +7,7 @@ RELIABILITY_SEED to replay one).
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,6 +52,11 @@ def kill_when(process, ready, timeout=180):
     return alive
 
 
+def _identity(path):
+    stat = Path(path).stat()
+    return stat.st_ino, stat.st_mtime_ns
+
+
 def files(folder, pattern='*'):
     return {p.name: p.read_bytes() for p in sorted(Path(folder).glob(pattern))}
 
@@ -87,6 +93,10 @@ def test_pseudo_labels_killed_then_rerun_are_byte_identical(demo, tmp_path):
     # A kill in the middle of a write leaves a temporary file; make sure there is one.
     stale = out / 'labels' / '.train_00007.png.k1ll3d_.tmp'
     stale.write_bytes(b'\x89PNG half')
+    # What was finished before the kill: each file's inode and time, which a redo
+    # (a new temporary file renamed over it) would change even with equal bytes.
+    finished = {path.name: _identity(path) for path in sorted(out.glob('*/*'))
+                if path.suffix in ('.png', '.npz') and (out / 'labels' / f'{path.stem}.png').exists()}
 
     # the same command again (as the library call the tool makes, to spare a start-up)
     manifest = run_from_config(BAS_CONFIG, checkpoint, out, data_root=str(demo), workers=1,
@@ -95,6 +105,28 @@ def test_pseudo_labels_killed_then_rerun_are_byte_identical(demo, tmp_path):
     assert files(out / 'cams', '*.npz') == files(reference / 'cams', '*.npz'), f'seed {SEED}'
     assert temp_files(out) == [], f'seed {SEED}'
     assert manifest['complete'] and manifest['num_done'] == 8 and manifest['num_failed'] == 0
+    # the resumed run skipped the finished images: their files were not written again
+    redone = [name for name, identity in finished.items()
+              if _identity(next(out.glob(f'*/{name}'))) != identity]
+    assert redone == [], f'seed {SEED}: the resumed run redid finished images {redone}'
+
+    # The same, whatever the kill point: a finished folder with 3 images' files
+    # removed is completed by labelling exactly those 3 (the worker processes
+    # write only them); the other 5 keep their files untouched.
+    partial = tmp_path / 'partial'
+    shutil.copytree(reference, partial)
+    removed = ['train_00001', 'train_00004', 'train_00006']
+    for image_id in removed:
+        (partial / 'labels' / f'{image_id}.png').unlink()
+        (partial / 'cams' / f'{image_id}.npz').unlink()
+    kept = {p.name: _identity(p) for p in sorted(partial.glob('*/*')) if p.suffix in ('.png', '.npz')}
+    manifest = run_from_config(BAS_CONFIG, checkpoint, partial, data_root=str(demo), workers=1,
+                               save_cams=True, cfg_options={'pseudo_label.scales': [1.0, 0.5]})
+    assert manifest['complete'] and manifest['num_done'] == 8
+    written = sorted(p.name for p in partial.glob('*/*') if p.suffix in ('.png', '.npz')
+                     and kept.get(p.name) != _identity(p))
+    assert written == sorted([f'{i}.npz' for i in removed] + [f'{i}.png' for i in removed])
+    assert files(partial / 'labels', '*.png') == files(reference / 'labels', '*.png')
 
 
 def test_training_killed_mid_epoch_resumes_to_the_uninterrupted_result(demo, tmp_path):

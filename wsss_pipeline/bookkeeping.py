@@ -213,13 +213,14 @@ class StepBook:
         inputs = record.get('inputs')
         if not isinstance(inputs, dict) or 'fingerprint' not in inputs:
             return Status('changed', 'made by an older version that recorded no inputs')
+        # An input redone since is the cause to report (its own changes show there).
+        if upstream is not None and inputs.get('upstream_run_id') != upstream_run:
+            return Status('upstream', f'its input {upstream} was redone since')
         if inputs['fingerprint'] != fingerprint:
             change = describe_changes(inputs.get('settings') or {}, flat)
             if change:
                 return Status('changed', change)
             return Status('upstream', f'its input {upstream} changed')
-        if upstream is not None and inputs.get('upstream_run_id') != upstream_run:
-            return Status('upstream', f'its input {upstream} was redone since')
         return Status('current')
 
     def current_record(self, step, method=None):

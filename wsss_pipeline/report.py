@@ -8,6 +8,7 @@ listed under ``stale``: the report never mixes outputs of different inputs.
 import json
 from pathlib import Path
 
+from stage1_cam.evaluation import DEFAULT_SEED_THRESHOLDS
 from wsss_core.io import atomic_path, write_json
 
 from .figures import make_figures
@@ -34,7 +35,7 @@ def collect_results(ctx):
         'protocol': {
             'seeds': 'multi-scale + flip maps of the GT classes, argmax against a background '
                      'threshold; best threshold of the sweep '
-                     f'{list(settings.get("seed_thresholds", (0.0, 0.95, 0.01)))}',
+                     f'{list(settings.get("seed_thresholds", DEFAULT_SEED_THRESHOLDS))}',
             'pseudo_labels': 'confident regions + dense CRF; mIoU over decided pixels '
                              '(255 = uncertain excluded, its share reported)',
             'stage2': [dict(p) for p in settings.test_protocols]},

@@ -10,9 +10,9 @@ already written; ``force`` (``--from``/``--only``) redoes a step from scratch.
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from stage1_cam.evaluation import DEFAULT_SEED_THRESHOLDS, sweep_thresholds
 from stage1_cam.label_report import build_eval_source, report_labels, report_seeds
 from stage1_cam.pseudo_labels import run_from_config
 from stage1_cam.training import train as train_classifier
@@ -136,8 +136,7 @@ def eval_labels(ctx, method, force=False):
     source = build_eval_source(stage1_config(ctx.settings, method),
                                split=ctx.eval_split, data_root=ctx.data_root,
                                cfg_options=stage1_options(ctx.settings, method))
-    start, stop, step = ctx.settings.get('seed_thresholds', (0.0, 0.95, 0.01))
-    thresholds = np.round(np.arange(start, stop + step / 2, step), 6)
+    thresholds = sweep_thresholds(*ctx.settings.get('seed_thresholds', DEFAULT_SEED_THRESHOLDS))
     seeds, seed_text = report_seeds(labels_dir / 'cams', source, out / 'seed_eval.json',
                                     out / 'seed_eval.png', thresholds)
     labels, label_text = report_labels(labels_dir / 'labels', source, out / 'label_eval.json')
