@@ -5,7 +5,8 @@ the step is complete (written last, atomically).
 ``prepare`` is shared by all methods (``W/prepare``); the others run once per
 method (``W/<method>/<step>``). A step that was interrupted resumes: the
 trainings from their last checkpoint, the pseudo-labels from the images
-already written; ``force`` (``--from``/``--only``) redoes a step from scratch.
+already written; ``force`` (``--from``/``--only``, or inputs changed since the
+folder was made) redoes a step from scratch.
 """
 import json
 from pathlib import Path
