@@ -258,3 +258,22 @@ def test_edited_option_redoes_the_step_and_the_later_ones(finished_run, capsys):
     train = json.loads((work_dir / 'cam' / 'train_cam' / 'step.json').read_text())
     assert train['inputs']['settings']['config.optim_wrapper.optimizer.lr'] == 0.005
     assert train['result']['resumed'] is False
+
+
+def test_changes_are_described_key_by_key():
+    from wsss_pipeline.bookkeeping import dependents, describe_changes, flatten
+    old = flatten({'config': {'optim_wrapper': {'optimizer': {'lr': 0.001}},
+                              'param_scheduler': [{'end': 5}], 'scales': [1.0]},
+                   'options': {'optim_wrapper.optimizer.lr': 0.001}, 'eval_split': 'train'})
+    assert old['config.param_scheduler.0.end'] == 5 and old['config.scales'] == [1.0]
+    new = {**old, 'config.optim_wrapper.optimizer.lr': 0.005,
+           'options.optim_wrapper.optimizer.lr': 0.005, 'config.scales': [1.0, 0.5]}
+    assert describe_changes(old, new) == ('config changed: optim_wrapper.optimizer.lr 0.001 -> '
+                                          '0.005, scales [1.0] -> [1.0, 0.5]')
+    assert describe_changes(old, {**old, 'eval_split': 'val'}) == \
+        'settings changed: eval_split train -> val'
+    assert describe_changes(old, old) == ''
+    assert dependents('train_cam') == ['make_pseudo_labels', 'eval_labels', 'train_seg',
+                                       'test_seg']
+    assert dependents('make_pseudo_labels') == ['eval_labels', 'train_seg', 'test_seg']
+    assert dependents('eval_labels') == []

@@ -203,6 +203,10 @@ class StepBook:
             started_path = self.ctx.step_dir(step, method) / INPUTS_FILE
             started = read_json(started_path) if started_path.is_file() else None
             if started is None:
+                folder = self.ctx.step_dir(step, method)
+                if folder.is_dir() and any(folder.iterdir()):
+                    return Status('changed', 'holds files of an interrupted run that recorded no '
+                                  'inputs (an older version); starting afresh')
                 return Status('new', resume=True)
             if started.get('fingerprint') == fingerprint and \
                     started.get('upstream_run_id') == upstream_run:

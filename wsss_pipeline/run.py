@@ -137,7 +137,7 @@ def _note_stale_input(ctx, step, method):
 
 def _note_now_stale(ctx, step, method):
     """After ``--only STEP``: the recorded steps that read it are stale now."""
-    stale = [s for s in dependents(step) if ctx.record(s, method) is not None]
+    stale = [s for s in dependents(step) if ctx.book.stale_reason(s, method)]
     if stale:
         print(f'== {method}: {", ".join(stale)} read {step} and are stale now; a run without '
               '--only redoes them', flush=True)
