@@ -195,6 +195,8 @@ class StepBook:
         return record.get('run_id') if record else None
 
     def status(self, step, method=None):
+        """The ``Status`` of ``step`` (of ``method``) on disk against the settings."""
+        method = None if step == 'prepare' else method
         fingerprint, flat = self.expected(step, method)
         upstream = UPSTREAM[step]
         upstream_run = self.upstream_run_id(step, method)
