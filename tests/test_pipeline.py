@@ -277,3 +277,20 @@ def test_changes_are_described_key_by_key():
                                        'test_seg']
     assert dependents('make_pseudo_labels') == ['eval_labels', 'train_seg', 'test_seg']
     assert dependents('eval_labels') == []
+
+
+def test_voc_dataset_problems_are_listed_before_any_step(tmp_path):
+    """VOC: a missing split list and a scored split outside the labelled one are
+    found from the lists alone, with the config's other problems."""
+    from wsss_pipeline.validate import check_dataset
+    (tmp_path / 'JPEGImages').mkdir()
+    lists = tmp_path / 'ImageSets' / 'Segmentation'
+    lists.mkdir(parents=True)
+    (lists / 'train_aug.txt').write_text('a\nb\n')
+    (lists / 'train.txt').write_text('a\nc\n')
+    settings = load_settings(REPO / 'configs' / 'pipeline' / 'voc.py', data_root=tmp_path)
+    assert check_dataset(settings) == [
+        f'{lists / "val.txt"} missing: VOC split lists go in ImageSets/Segmentation/ '
+        "(train_aug.txt from IRN's voc12/ folder).",
+        "eval_split 'train' has 1 image(s) outside label_split 'train_aug' (first: c), which "
+        'get no pseudo-label to score; choose an eval_split within label_split.']

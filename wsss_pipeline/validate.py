@@ -14,6 +14,8 @@ file, ``--data-root``, the pipeline's options) and collects every problem:
   (``check_num_classes``), and the training classes against each method's
   (stage 1's classes + background); the image folders and split lists of its
   loaders; the backbone's ``TorchvisionPretrained`` weights;
+* for VOC, the split lists, and that ``eval_split`` lies within
+  ``label_split`` (the images scored get pseudo-labels);
 * the dataset folder, unless the ``prepare`` step makes it (``demo``,
   ``coco_demo``; for ``coco`` the prepared folder beside it), in which case
   its paths are checked when the steps read them.
@@ -30,6 +32,7 @@ from stage2_seg.config_utils import (LOADERS, check_data_folders, check_num_clas
                                      dataset_classes, innermost_dataset)
 from stage2_seg.config_utils import move_data_root as move_stage2_data_root
 from wsss_core.config import load_config
+from wsss_core.dataset_files import read_split_list
 from wsss_core.errors import UserError
 from wsss_core.torchvision_weights import CHECKPOINT_PATTERNS, locate_weights
 
@@ -196,7 +199,23 @@ def check_dataset(settings):
             if not path.is_file():
                 problems.append(f'{path} missing: VOC split lists go in ImageSets/Segmentation/ '
                                 "(train_aug.txt from IRN's voc12/ folder).")
+        problems += _eval_split_covered(settings, root / 'ImageSets' / 'Segmentation')
     return problems
+
+
+def _eval_split_covered(settings, lists):
+    """The split scored (eval_split) must get pseudo-labels (be within label_split)."""
+    label_split, eval_split = settings.get('label_split'), settings.get('eval_split')
+    label_file, eval_file = lists / f'{label_split}.txt', lists / f'{eval_split}.txt'
+    if not (label_split and eval_split and label_file.is_file() and eval_file.is_file()):
+        return []
+    labelled = set(read_split_list(label_file))
+    outside = [i for i in read_split_list(eval_file) if i not in labelled]
+    if not outside:
+        return []
+    return [f'eval_split {eval_split!r} has {len(outside)} image(s) outside label_split '
+            f'{label_split!r} (first: {", ".join(outside[:3])}), which get no pseudo-label to '
+            'score; choose an eval_split within label_split.']
 
 
 def validate_pipeline(settings):
