@@ -7,7 +7,7 @@ import os.path as osp
 from mmengine.config import DictAction
 from mmengine.hooks import CheckpointHook
 
-from .checkpoint import AtomicCheckpointHook  # noqa: F401  (registers it)
+from .checkpoint import AtomicCheckpointHook
 from .rng_state import RandomStateHook
 
 
@@ -71,4 +71,4 @@ def make_resumable(cfg):
     cfg.custom_hooks = hooks
     checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
     if checkpoint is not None and checkpoint.get('type') in ('CheckpointHook', CheckpointHook):
-        checkpoint['type'] = 'AtomicCheckpointHook'
+        checkpoint['type'] = AtomicCheckpointHook.__name__   # registered on import
