@@ -55,8 +55,9 @@ def check_model(model_cfg):
     return _registered(MODELS, model_cfg['type'], 'model.type')
 
 
-def check_source(source_cfg, key, num_classes=None):
-    """A source config: registered type, class count, existing folders."""
+def check_source(source_cfg, key, num_classes=None, check_paths=True):
+    """A source config: registered type, class count, existing folders
+    (``check_paths=False``: not yet, e.g. before the pipeline generates them)."""
     if not isinstance(source_cfg, dict) or 'type' not in source_cfg:
         raise ConfigError(f'{key} must be a dict with a type (VOC, COCO, Demo), '
                           f'got {source_cfg!r}.')
@@ -68,7 +69,7 @@ def check_source(source_cfg, key, num_classes=None):
             f'{expected} classes; set model.num_classes and the dataset\'s num_classes to '
             f'{expected}, or use the source of the dataset the model is meant for.')
     roots = ('data_root',) if source_cfg.get('data_root') else ('image_dir', 'ann_file')
-    for root_key in roots:
+    for root_key in roots if check_paths else ():
         value = source_cfg.get(root_key)
         if isinstance(value, (str, Path)) and not Path(value).exists():
             hint = f' (make the demo data with: python3 tools/prepare_demo_data.py --out ' \
@@ -116,11 +117,12 @@ def method_class(cfg):
     return check_model(cfg.get('model'))
 
 
-def validate_stage1_config(cfg, training=True, source_cfg=None):
+def validate_stage1_config(cfg, training=True, source_cfg=None, check_paths=True):
     """Raise ConfigError on the first problem (see the module docstring).
 
     ``training``: also check the training loader; ``source_cfg``: the source
-    a non-training step reads (default: the training source).
+    a non-training step reads (default: the training source); ``check_paths``:
+    also that the dataset folder exists.
     """
     model_cls = method_class(cfg)
     num_classes = cfg.model.get('num_classes')
@@ -136,5 +138,5 @@ def validate_stage1_config(cfg, training=True, source_cfg=None):
                 '(VOC 20, COCO 80, demo 6).')
     source = source_cfg if source_cfg is not None else dataset.get('source')
     check_source(source, 'train_dataloader.dataset.source' if source_cfg is None else
-                 'pseudo_label.source', num_classes)
+                 'pseudo_label.source', num_classes, check_paths=check_paths)
     check_map_kind(cfg, model_cls)

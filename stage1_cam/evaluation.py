@@ -29,6 +29,21 @@ class MissingFilesError(EvaluationError, FileNotFoundError):
     """The files to score (or their ground truth) are not there."""
 
 
+class IncompleteFolderError(MissingFilesError):
+    """A folder lacks the maps or labels of some images of the split."""
+
+
+# Background thresholds of the seed sweep (start, stop inclusive, step): CAM
+# maps peak near 0.15, BAS maps at 0.6-0.9, so the sweep reaches 0.95.
+DEFAULT_SEED_THRESHOLDS = (0.0, 0.95, 0.01)
+
+
+def sweep_thresholds(start=DEFAULT_SEED_THRESHOLDS[0], stop=DEFAULT_SEED_THRESHOLDS[1],
+                     step=DEFAULT_SEED_THRESHOLDS[2]):
+    """The thresholds start, start + step, ..., stop (inclusive), rounded."""
+    return np.round(np.arange(start, stop + step / 2, step), 6)
+
+
 logger = logging.getLogger(__name__)
 
 
@@ -211,14 +226,15 @@ def threshold_sweep(items, thresholds=None, num_classes=21):
 
     ``items`` yields (maps, classes, gt) one image at a time (any iterable, so
     images are loaded lazily and memory stays at one image plus one
-    (num_classes x (num_classes+1)) matrix per threshold). Default thresholds
-    0.00..0.60 step 0.01 (SEAM/MCTformer ``--curve``).
+    (num_classes x (num_classes+1)) matrix per threshold). SEAM/MCTformer's
+    ``--curve`` stops at 0.60, below where BAS maps peak.
 
     A pixel whose largest map value is v is the peak class for thresholds
     t < v and background for t >= v (ties go to background, as in
     ``seed_label``). So each pixel is binned once by k = #{t < v} and the
     per-threshold matrices follow from cumulative sums over k: one
     ``bincount`` per image instead of one per image and threshold.
+    Default thresholds: ``DEFAULT_SEED_THRESHOLDS``, 0.00..0.95 step 0.01.
 
     Returns a dict: ``thresholds``, ``miou`` (lists, in the order given),
     ``best_index``, ``best_threshold``, ``best_miou`` (the first maximum),
@@ -226,7 +242,7 @@ def threshold_sweep(items, thresholds=None, num_classes=21):
     ``matrices`` (one ConfusionMatrix per threshold).
     """
     if thresholds is None:
-        thresholds = np.round(np.arange(0.0, 0.61, 0.01), 2)
+        thresholds = sweep_thresholds()
     thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     if not thresholds.size:
         raise EvaluationError('the threshold sweep is empty; check --thresholds START STOP STEP '
@@ -335,6 +351,25 @@ def _ids_with_files(folder, suffix, source):
                                 f'{len(source.ids)} images of the split; check the folder and '
                                 '--split.')
     return ids
+
+
+def missing_ids(folder, suffix, source):
+    """Ids of ``source`` (the split) with no ``folder/<id><suffix>``, in split order."""
+    folder = Path(folder)
+    return [i for i in source.ids if not (folder / f'{i}{suffix}').is_file()]
+
+
+def check_complete(folder, suffix, source, what):
+    """Raise ``IncompleteFolderError`` when ``folder`` lacks files of the split,
+    naming how many and the first ids."""
+    missing = missing_ids(folder, suffix, source)
+    if missing:
+        raise IncompleteFolderError(
+            f'{folder} lacks the {what} of {len(missing)} of the {len(source.ids)} images of the '
+            f'split (first: {", ".join(missing[:5])}); finish it (re-run '
+            'tools/make_pseudo_labels.py with the same command), check --split, or pass '
+            '--allow-partial to score the images that are there.')
+    return missing
 
 
 def _failure(failed, image_id, err):

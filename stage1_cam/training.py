@@ -3,11 +3,10 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from wsss_core.checkpoint import allow_mmengine_checkpoints
-from wsss_core.runner_options import set_resume_and_amp, set_work_dir_and_launcher
+from wsss_core.runner_options import make_resumable, set_resume_and_amp, set_work_dir_and_launcher
 
 from .config import load_stage1_config
 from .config_check import validate_stage1_config
-from .rng_state import RandomStateHook
 
 
 def load_config(config, work_dir=None, resume=False, cfg_options=None, launcher='none',
@@ -22,17 +21,8 @@ def load_config(config, work_dir=None, resume=False, cfg_options=None, launcher=
     cfg = load_stage1_config(config, data_root=data_root, cfg_options=cfg_options)
     set_work_dir_and_launcher(cfg, config, work_dir, launcher)
     set_resume_and_amp(cfg, resume, amp)
-    add_random_state_hook(cfg)
+    make_resumable(cfg)   # --resume gives the uninterrupted run's result
     return cfg
-
-
-def add_random_state_hook(cfg):
-    """Every stage-1 run keeps its generators' states in its checkpoints, so that
-    ``--resume`` gives the uninterrupted run's result (``rng_state.py``)."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    if not any(h.get('type') in ('RandomStateHook', RandomStateHook) for h in hooks):
-        hooks.append(dict(type='RandomStateHook'))
-    cfg.custom_hooks = hooks
 
 
 def train(config, **kwargs):

@@ -11,14 +11,15 @@ mmseg's ``tools/train.py`` semantics (``--work-dir``, ``--resume``, ``--amp``,
   pseudo-label folder (manifest, one label per image) when the dataset is built,
   before the first step;
 * mmengine checkpoints load under torch >= 2.6 (``allow_mmengine_checkpoints``),
-  so ``--resume`` works without ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``.
+  so ``--resume`` works without ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``;
+* ``--resume`` gives the uninterrupted run's weights: checkpoints carry the
+  generators' states and are written atomically (``make_resumable``).
 """
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from wsss_core.checkpoint import allow_mmengine_checkpoints
-
-from wsss_core.runner_options import set_resume_and_amp
+from wsss_core.runner_options import make_resumable, set_resume_and_amp
 
 from .config_utils import check_data_folders, check_num_classes, load, set_pseudo_labels
 
@@ -35,6 +36,7 @@ def load_train_config(config, work_dir=None, resume=False, amp=False, cfg_option
         ann_dir = set_pseudo_labels(cfg, pseudo_labels)
         print_log(f'training labels: {ann_dir}', logger='current')
     set_resume_and_amp(cfg, resume, amp)
+    make_resumable(cfg)
     check_num_classes(cfg)
     return cfg
 

@@ -169,7 +169,7 @@ def test_sweep_picks_the_separating_threshold():
             maps[k][gt == 0] = rng.choice([0.1, 0.2, 0.27], size=(gt == 0).sum())
         items.append((maps, classes, gt))
     result = threshold_sweep(iter(items), num_classes=21)  # a one-pass iterator is enough
-    assert len(result['thresholds']) == 61 and result['thresholds'][27] == pytest.approx(0.27)
+    assert len(result['thresholds']) == 96 and result['thresholds'][27] == pytest.approx(0.27)
     assert result['best_threshold'] == pytest.approx(0.27)
     assert result['best_miou'] == pytest.approx(1.0)
     assert result['miou'][26] < 1.0 and result['miou'][28] < 1.0

@@ -1,4 +1,8 @@
-"""tools/run_pipeline.py: the whole chain on a tiny demo set, skipping and resuming."""
+"""tools/run_pipeline.py: the whole chain on a tiny demo set, skipping, resuming,
+redoing exactly the steps whose inputs changed, and validating every config first.
+
+The tests sharing ``finished_run`` run in file order; the one that edits an
+option comes last."""
 import json
 import subprocess
 import sys
@@ -8,6 +12,7 @@ import pytest
 
 from wsss_pipeline.run import STEPS, run_pipeline, selected_steps
 from wsss_pipeline.settings import PipelineConfigError, load_settings
+from wsss_pipeline.validate import PipelineValidationError
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = str(REPO / 'configs' / 'pipeline' / 'demo.py')
@@ -121,6 +126,68 @@ def test_only_redoes_one_step(finished_run, capsys):
     assert list(json.loads((work_dir / 'results.json').read_text())['methods']) == ['cam']
 
 
+def test_only_then_a_plain_run_leaves_no_stale_step(finished_run, capsys):
+    """--only train_seg makes test_seg (which reads it) stale: the report leaves it
+    out and says so, and the next plain run redoes just that step. A record of an
+    older version (no inputs in it) is stale too, with the reason."""
+    work_dir, data_root, _ = finished_run
+    run = dict(methods=['cam', 'bas'], data_root=data_root, workers=1, cfg_options=TINY)
+    run_pipeline(CONFIG, work_dir, only_step='train_seg', **{**run, 'methods': ['bas']})
+    out = capsys.readouterr().out
+    assert '== bas: test_seg read train_seg and are stale now' in out
+    results = json.loads((work_dir / 'results.json').read_text())
+    assert results['methods']['bas']['stale'] == {'test_seg': 'its input train_seg was redone since'}
+    assert results['methods']['bas']['seg_miou'] is None
+    assert 'Stale steps, left out above' in (work_dir / 'results.md').read_text()
+
+    old = work_dir / 'cam' / 'eval_labels' / 'step.json'
+    record = json.loads(old.read_text())
+    del record['inputs']
+    old.write_text(json.dumps(record))
+    before = _records(work_dir)
+    run_pipeline(CONFIG, work_dir, **run)
+    out = capsys.readouterr().out
+    assert 'eval_labels [cam]: made by an older version that recorded no inputs; redoing it' in out
+    assert 'test_seg [bas]: its input train_seg was redone since; redoing it' in out
+    after = _records(work_dir)
+    assert {name for name in before if after[name] != before[name]} == {
+        'cam/eval_labels/step.json', 'bas/test_seg/step.json'}
+    results = json.loads((work_dir / 'results.json').read_text())
+    for method, row in results['methods'].items():
+        assert row['stale'] == {}, method
+        test = json.loads((work_dir / method / 'test_seg' / 'step.json').read_text())
+        assert row['seg_miou'] == {name: m['mIoU'] for name, m in test['result']['metrics'].items()}
+
+
+def test_wrong_class_count_of_the_second_method_fails_before_any_step(tmp_path):
+    """Every chosen config is built and checked before the first step: a wrong
+    class count in BAS's config (the second method) and in the stage-2 config are
+    both reported, one line each, and nothing is trained or written."""
+    work_dir = tmp_path / 'work'
+    options = {**TINY, 'stage1_cfg_options_bas': {'model.num_classes': 5},
+               'stage2_cfg_options': {**TINY['stage2_cfg_options'],
+                                      'model.decode_head.num_classes': 21}}
+    with pytest.raises(PipelineValidationError) as err:
+        run_pipeline(CONFIG, work_dir, methods=['cam', 'bas'], data_root=tmp_path / 'demo',
+                     workers=1, cfg_options=options)
+    problems = err.value.problems
+    assert problems[0].startswith('bas (bas_mobilenetv2_demo.py): model.num_classes is 5 but '
+                                  'train_dataloader.dataset.num_classes is 6')
+    assert any(p.startswith('stage 2 (deeplabv2_mobilenetv2_demo.py): '
+                            'model.decode_head.num_classes is 21') for p in problems)
+    assert not work_dir.exists() and not (tmp_path / 'demo').exists()
+
+    proc = subprocess.run([sys.executable, str(REPO / 'tools' / 'run_pipeline.py'), CONFIG,
+                           '--work-dir', str(work_dir), '--data-root', str(tmp_path / 'demo'),
+                           '--cfg-options', 'stage1_cfg_options_bas.model.num_classes=5'],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith('run_pipeline: error: 2 problem(s) in the configs of '), lines
+    assert lines[1].startswith('  - bas (bas_mobilenetv2_demo.py): model.num_classes is 5')
+    assert not work_dir.exists()
+
+
 def test_step_selection():
     assert selected_steps() == (list(STEPS), set())
     assert selected_steps(only_step='test_seg') == (['test_seg'], {'test_seg'})
@@ -160,3 +227,70 @@ def test_coco_demo_prepare_step_writes_the_prepared_folder(tmp_path, capsys):
     assert gt and len(gt) == len((prepared / 'val2014.txt').read_text().split())
     assert record['result']['splits']['val2014']['complete'] is True
     assert not any(p.name.endswith('.png') for p in (data_root / 'annotations').iterdir())
+
+
+def test_edited_option_redoes_the_step_and_the_later_ones(finished_run, capsys):
+    """Editing CAM's learning rate redoes CAM's training and the four steps that
+    follow from it, says why, leaves BAS alone, and the report shows the new
+    numbers. (Last of the tests on ``finished_run``: it changes its settings.)"""
+    work_dir, data_root, _ = finished_run
+    before = _records(work_dir)
+    options = {**TINY, 'stage1_cfg_options_cam': {**TINY['stage1_cfg_options_cam'],
+                                                  'optim_wrapper.optimizer.lr': 0.005}}
+    run_pipeline(CONFIG, work_dir, methods=['cam', 'bas'], data_root=data_root, workers=1,
+                 cfg_options=options)
+    out = capsys.readouterr().out
+    assert ('== train_cam [cam]: config changed: optim_wrapper.optimizer.lr 0.01 -> 0.005; '
+            'redoing it and 4 later step(s)') in out
+    assert 'make_pseudo_labels [cam]: its input train_cam was redone since; redoing it' in out
+    after = _records(work_dir)
+    changed = {name for name in before if after[name] != before[name]}
+    assert changed == {f'cam/{step}/step.json' for step in PER_METHOD}
+    results = json.loads((work_dir / 'results.json').read_text())
+    row = results['methods']['cam']
+    sweep = json.loads((work_dir / 'cam' / 'eval_labels' / 'seed_eval.json').read_text())
+    assert row['seed_miou'] == pytest.approx(100 * sweep['best_miou'], abs=0.01)
+    test = json.loads((work_dir / 'cam' / 'test_seg' / 'step.json').read_text())
+    assert row['seg_miou'] == {name: m['mIoU'] for name, m in test['result']['metrics'].items()}
+    for step in PER_METHOD:
+        record = json.loads((work_dir / 'cam' / step / 'step.json').read_text())
+        assert [f'cam/{step}', record['run_id']] in results['steps_fingerprint']
+    train = json.loads((work_dir / 'cam' / 'train_cam' / 'step.json').read_text())
+    assert train['inputs']['settings']['config.optim_wrapper.optimizer.lr'] == 0.005
+    assert train['result']['resumed'] is False
+
+
+def test_changes_are_described_key_by_key():
+    from wsss_pipeline.bookkeeping import dependents, describe_changes, flatten
+    old = flatten({'config': {'optim_wrapper': {'optimizer': {'lr': 0.001}},
+                              'param_scheduler': [{'end': 5}], 'scales': [1.0]},
+                   'options': {'optim_wrapper.optimizer.lr': 0.001}, 'eval_split': 'train'})
+    assert old['config.param_scheduler.0.end'] == 5 and old['config.scales'] == [1.0]
+    new = {**old, 'config.optim_wrapper.optimizer.lr': 0.005,
+           'options.optim_wrapper.optimizer.lr': 0.005, 'config.scales': [1.0, 0.5]}
+    assert describe_changes(old, new) == ('config changed: optim_wrapper.optimizer.lr 0.001 -> '
+                                          '0.005, scales [1.0] -> [1.0, 0.5]')
+    assert describe_changes(old, {**old, 'eval_split': 'val'}) == \
+        'settings changed: eval_split train -> val'
+    assert describe_changes(old, old) == ''
+    assert dependents('train_cam') == ['make_pseudo_labels', 'eval_labels', 'train_seg',
+                                       'test_seg']
+    assert dependents('make_pseudo_labels') == ['eval_labels', 'train_seg', 'test_seg']
+    assert dependents('eval_labels') == []
+
+
+def test_voc_dataset_problems_are_listed_before_any_step(tmp_path):
+    """VOC: a missing split list and a scored split outside the labelled one are
+    found from the lists alone, with the config's other problems."""
+    from wsss_pipeline.validate import check_dataset
+    (tmp_path / 'JPEGImages').mkdir()
+    lists = tmp_path / 'ImageSets' / 'Segmentation'
+    lists.mkdir(parents=True)
+    (lists / 'train_aug.txt').write_text('a\nb\n')
+    (lists / 'train.txt').write_text('a\nc\n')
+    settings = load_settings(REPO / 'configs' / 'pipeline' / 'voc.py', data_root=tmp_path)
+    assert check_dataset(settings) == [
+        f'{lists / "val.txt"} missing: VOC split lists go in ImageSets/Segmentation/ '
+        "(train_aug.txt from IRN's voc12/ folder).",
+        "eval_split 'train' has 1 image(s) outside label_split 'train_aug' (first: c), which "
+        'get no pseudo-label to score; choose an eval_split within label_split.']

@@ -149,10 +149,13 @@ def test_batch_steps_skip_and_count_bad_images_and_leave_the_dataset_alone(demo,
     assert read_label_png(out / 'labels' / 'train_00005.png').shape == (1, 1)
     assert temp_files(out) == []
 
-    # eval_labels: the 1x1 and 4000x100 images no longer match their 128x128
-    # GT masks; they are skipped, named and counted, the rest is scored.
-    result = tool('eval_labels.py', BAS_CONFIG, '--labels', out / 'labels', '--data-root', demo)
+    # eval_labels (--allow-partial: 2 labels were never made): the 1x1 and
+    # 4000x100 images no longer match their 128x128 GT masks; they are skipped,
+    # named and counted, the rest is scored.
+    result = tool('eval_labels.py', BAS_CONFIG, '--labels', out / 'labels', '--data-root', demo,
+                  '--allow-partial')
     assert result.returncode == 1, result.stderr[-3000:]
+    assert '2 missing (first: train_00000, train_00001)' in result.stdout
     assert 'error: 2 of 6 images failed' in result.stderr
     assert '2 of 6 images failed and are not in the scores above' in result.stdout
     gt_mask = demo / 'SegmentationClass' / 'train_00006.png'

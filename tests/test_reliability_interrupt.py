@@ -7,6 +7,7 @@ RELIABILITY_SEED to replay one).
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,6 +52,11 @@ def kill_when(process, ready, timeout=180):
     return alive
 
 
+def _identity(path):
+    stat = Path(path).stat()
+    return stat.st_ino, stat.st_mtime_ns
+
+
 def files(folder, pattern='*'):
     return {p.name: p.read_bytes() for p in sorted(Path(folder).glob(pattern))}
 
@@ -87,6 +93,10 @@ def test_pseudo_labels_killed_then_rerun_are_byte_identical(demo, tmp_path):
     # A kill in the middle of a write leaves a temporary file; make sure there is one.
     stale = out / 'labels' / '.train_00007.png.k1ll3d_.tmp'
     stale.write_bytes(b'\x89PNG half')
+    # What was finished before the kill: each file's inode and time, which a redo
+    # (a new temporary file renamed over it) would change even with equal bytes.
+    finished = {path.name: _identity(path) for path in sorted(out.glob('*/*'))
+                if path.suffix in ('.png', '.npz') and (out / 'labels' / f'{path.stem}.png').exists()}
 
     # the same command again (as the library call the tool makes, to spare a start-up)
     manifest = run_from_config(BAS_CONFIG, checkpoint, out, data_root=str(demo), workers=1,
@@ -95,6 +105,28 @@ def test_pseudo_labels_killed_then_rerun_are_byte_identical(demo, tmp_path):
     assert files(out / 'cams', '*.npz') == files(reference / 'cams', '*.npz'), f'seed {SEED}'
     assert temp_files(out) == [], f'seed {SEED}'
     assert manifest['complete'] and manifest['num_done'] == 8 and manifest['num_failed'] == 0
+    # the resumed run skipped the finished images: their files were not written again
+    redone = [name for name, identity in finished.items()
+              if _identity(next(out.glob(f'*/{name}'))) != identity]
+    assert redone == [], f'seed {SEED}: the resumed run redid finished images {redone}'
+
+    # The same, whatever the kill point: a finished folder with 3 images' files
+    # removed is completed by labelling exactly those 3 (the worker processes
+    # write only them); the other 5 keep their files untouched.
+    partial = tmp_path / 'partial'
+    shutil.copytree(reference, partial)
+    removed = ['train_00001', 'train_00004', 'train_00006']
+    for image_id in removed:
+        (partial / 'labels' / f'{image_id}.png').unlink()
+        (partial / 'cams' / f'{image_id}.npz').unlink()
+    kept = {p.name: _identity(p) for p in sorted(partial.glob('*/*')) if p.suffix in ('.png', '.npz')}
+    manifest = run_from_config(BAS_CONFIG, checkpoint, partial, data_root=str(demo), workers=1,
+                               save_cams=True, cfg_options={'pseudo_label.scales': [1.0, 0.5]})
+    assert manifest['complete'] and manifest['num_done'] == 8
+    written = sorted(p.name for p in partial.glob('*/*') if p.suffix in ('.png', '.npz')
+                     and kept.get(p.name) != _identity(p))
+    assert written == sorted([f'{i}.npz' for i in removed] + [f'{i}.png' for i in removed])
+    assert files(partial / 'labels', '*.png') == files(reference / 'labels', '*.png')
 
 
 def test_training_killed_mid_epoch_resumes_to_the_uninterrupted_result(demo, tmp_path):
@@ -178,3 +210,57 @@ def test_prepare_coco_killed_then_rerun_is_byte_identical(real_data, tmp_path):
     assert produced.keys() == expected.keys(), f'seed {SEED}'
     assert produced == expected, f'seed {SEED}'
     assert json.loads((out / MANIFEST_FILE).read_text())['complete']
+
+
+def test_stage2_training_killed_resumes_to_the_uninterrupted_weights(tmp_path):
+    """tools/train_seg.py killed -9 after its iteration-2 checkpoint, then --resume:
+    the iteration-6 weights equal one straight run's (its random rescale, crop and
+    flip draws continue where they stood), and no temporary file is left. Dropout in
+    the head makes the model draw from torch's generator too: without the saved
+    states the resumed run differs (mmengine's skipping of the trained batches
+    replays only the transforms' draws), and with the states restored before
+    that skipping it differs as well."""
+    from test_stage2_support import DEMO_CONFIG, make_demo_data, make_pseudo_labels
+    from stage2_seg.train import train
+    data = make_demo_data(tmp_path / 'data', num_train=4, num_val=1, image_size=(48, 48))
+    pseudo = make_pseudo_labels(data, tmp_path / 'pseudo')
+    options = {'train_dataloader.batch_size': 2, 'crop_size': (32, 32),
+               'train_dataloader.dataset.pipeline.3.crop_size': (32, 32),
+               'model.data_preprocessor.size': (32, 32), 'default_hooks.checkpoint.interval': 2,
+               'default_hooks.logger.interval': 1, 'train_cfg.max_iters': 6,
+               'train_cfg.val_interval': 100, 'param_scheduler.0.end': 6,
+               'model.decode_head.dropout_ratio': 0.5}
+    common = dict(pseudo_labels=pseudo, data_root=str(data), cfg_options=options)
+    straight = tmp_path / 'straight'
+    train(DEMO_CONFIG, work_dir=str(straight), **common)
+
+    work_dir = tmp_path / 'killed'
+    log = tmp_path / 'killed.log'
+    process = start([sys.executable, str(REPO / 'tools' / 'train_seg.py'), DEMO_CONFIG,
+                     '--work-dir', str(work_dir), '--pseudo-labels', str(pseudo),
+                     '--data-root', str(data), '--cfg-options',
+                     *(f'{key}={value}'.replace(' ', '') for key, value in options.items())], log)
+    pointer = work_dir / 'last_checkpoint'
+    delay = random.Random(SEED).uniform(0.0, 0.2)
+    ready_since = []
+
+    def after_iteration_two():
+        if not ready_since and pointer.is_file() and pointer.read_text().endswith('iter_2.pth'):
+            ready_since.append(time.monotonic())
+        return bool(ready_since) and time.monotonic() - ready_since[0] >= delay
+
+    killed = kill_when(process, after_iteration_two)
+    assert killed and not (work_dir / 'iter_6.pth').is_file(), \
+        f'seed {SEED}: the run was not interrupted: ' + log.read_text()[-2000:]
+    (work_dir / '.iter_4.pth.k1ll3d_.tmp').write_bytes(b'half a checkpoint')  # a kill mid-write
+
+    runner = train(DEMO_CONFIG, work_dir=str(work_dir), resume=True, **common)
+    assert runner.iter == 6
+    a = torch.load(straight / 'iter_6.pth', map_location='cpu', weights_only=True)
+    b = torch.load(work_dir / 'iter_6.pth', map_location='cpu', weights_only=True)
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for key in a['state_dict']:
+        torch.testing.assert_close(a['state_dict'][key], b['state_dict'][key], rtol=1e-5,
+                                   atol=1e-6, msg=f'seed {SEED}: {key}')
+    assert temp_files(work_dir) == [], f'seed {SEED}'
+    assert pointer.read_text() == str(work_dir / 'iter_6.pth')

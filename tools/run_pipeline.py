@@ -4,10 +4,14 @@
         [--methods cam,bas] [--from STEP | --only STEP] [--workers N] [--cfg-options K=V ...]
 
 Steps: prepare -> train_cam -> make_pseudo_labels -> eval_labels -> train_seg -> test_seg
--> report. Each writes W/<method>/<step>/ (W/prepare/ for the dataset) and marks it complete
-with step.json; a complete step is skipped, an interrupted one resumes (trainings from their
-last checkpoint, pseudo-labels from the images done). --from STEP redoes STEP and all later
-steps; --only STEP runs just STEP. Writes W/results.json, W/results.md and W/figures/.
+-> report. Every chosen config is checked first (all problems, one line each). Each step
+writes W/<method>/<step>/ (W/prepare/ for the dataset) and marks it complete with step.json,
+which records a fingerprint of its inputs; a complete step is skipped while its inputs are
+unchanged, a step whose inputs changed is redone with every step that reads it (the console
+says why), an interrupted one resumes (trainings from their last checkpoint, pseudo-labels
+from the images done). --from STEP redoes STEP and all later steps; --only STEP runs just
+STEP (the steps that read it become stale). Writes W/results.json, W/results.md and
+W/figures/ from the current steps only.
 """
 import argparse
 import logging

@@ -103,11 +103,12 @@ def temp_file_target(name):
     return name[1:-len(TEMP_SUFFIX)].rpartition('.')[0] or None
 
 
-def remove_stale_temp_files(folder, targets=None):
+def remove_stale_temp_files(folder, targets=None, match=None):
     """Delete temporary files a killed run left in ``folder``; return how many.
 
     ``targets``: only those for these final file names (so concurrent shards
     writing other files into the same folder keep theirs); None: all.
+    ``match``: only those whose final file name it accepts.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -116,7 +117,8 @@ def remove_stale_temp_files(folder, targets=None):
     with os.scandir(folder) as entries:
         for entry in entries:
             target = temp_file_target(entry.name)
-            if target is not None and (targets is None or target in targets):
+            if target is not None and (targets is None or target in targets) and \
+                    (match is None or match(target)):
                 os.unlink(entry.path)
                 removed += 1
     return removed

@@ -5,6 +5,10 @@ import os
 import os.path as osp
 
 from mmengine.config import DictAction
+from mmengine.hooks import CheckpointHook
+
+from .checkpoint import AtomicCheckpointHook
+from .rng_state import RandomStateHook
 
 
 def add_runner_arguments(parser, config_help, cfg_options_example, training=True):
@@ -54,3 +58,17 @@ def set_resume_and_amp(cfg, resume=False, amp=False):
             cfg.optim_wrapper.loss_scale = 'dynamic'
         elif wrapper != 'AmpOptimWrapper':
             raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper, got {wrapper}')
+
+
+def make_resumable(cfg):
+    """Every training Runner of this project resumes to the uninterrupted result:
+    its generators' states go into each checkpoint (``RandomStateHook``) and its
+    checkpoints and ``last_checkpoint`` are written atomically (the stock
+    ``CheckpointHook`` becomes ``AtomicCheckpointHook``, same arguments)."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') in ('RandomStateHook', RandomStateHook) for h in hooks):
+        hooks.append(dict(type='RandomStateHook'))
+    cfg.custom_hooks = hooks
+    checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if checkpoint is not None and checkpoint.get('type') in ('CheckpointHook', CheckpointHook):
+        checkpoint['type'] = AtomicCheckpointHook.__name__   # registered on import

@@ -88,6 +88,28 @@ def _read_state_dict(path):
     return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in checkpoint.items()}
 
 
+def locate_weights(arch, pretrained=True):
+    """The checkpoint file ``load_torchvision_weights`` would read, or None (no
+    file wanted); raises WeightsError naming the fix when it cannot be found.
+    Cheap (no file is read), so configs are checked with it before any run."""
+    if pretrained is None or pretrained is False:  # from a checkpoint / random init
+        return None
+    if pretrained is True:
+        path = find_checkpoint(arch)
+        if path is None:
+            hub_dir = Path(torch.hub.get_dir()) / 'checkpoints'
+            raise WeightsError(
+                f'no ImageNet checkpoint for {arch} found in {hub_dir} '
+                f'(looked for {CHECKPOINT_PATTERNS[arch]}). Download torchvision\'s {arch} '
+                'weights there, or set model.backbone.pretrained to the file path.')
+        return path
+    path = Path(os.path.expanduser(str(pretrained)))
+    if not path.is_file():
+        raise WeightsError(f'pretrained checkpoint not found: {path}. Fix '
+                           'model.backbone.pretrained (a torchvision-format .pth file).')
+    return path
+
+
 def load_torchvision_weights(network, arch, pretrained=True):
     """Load ImageNet weights into a torchvision ``network`` of type ``arch``.
 
@@ -98,24 +120,11 @@ def load_torchvision_weights(network, arch, pretrained=True):
     weight. Every backbone weight must be present with the right shape:
     a silent partial load would train from random features.
     """
-    if pretrained is None:  # weights follow from a checkpoint (inference, resume)
-        return None
     if pretrained is False:
         logger.warning('%s: random initialisation (pretrained=False)', arch)
+    path = locate_weights(arch, pretrained)
+    if path is None:  # weights follow from a checkpoint loaded next (inference, resume)
         return None
-    if pretrained is True:
-        path = find_checkpoint(arch)
-        if path is None:
-            hub_dir = Path(torch.hub.get_dir()) / 'checkpoints'
-            raise WeightsError(
-                f'no ImageNet checkpoint for {arch} found in {hub_dir} '
-                f'(looked for {CHECKPOINT_PATTERNS[arch]}). Download torchvision\'s {arch} '
-                'weights there, or set model.backbone.pretrained to the file path.')
-    else:
-        path = Path(os.path.expanduser(str(pretrained)))
-        if not path.is_file():
-            raise WeightsError(f'pretrained checkpoint not found: {path}. Fix '
-                               'model.backbone.pretrained (a torchvision-format .pth file).')
     state_dict = _read_state_dict(path)
     state_dict = {k: v for k, v in state_dict.items() if not k.startswith(HEAD_PREFIXES[arch])}
     # BatchNorm's num_batches_tracked buffer postdates torchvision's V1 ResNet files

@@ -106,7 +106,7 @@ class Stage2Predictor:
 def sample_grid(ctx, method, ids, source, path):
     plt = _pyplot()
     pseudo_dir = ctx.step_dir('make_pseudo_labels', method)
-    seg_record = ctx.record('train_seg', method)
+    seg_record = ctx.current_record('train_seg', method)
     predictor = None
     if seg_record is not None:
         predictor = Stage2Predictor(ctx, seg_record['result']['checkpoint'])
@@ -155,7 +155,7 @@ def make_figures(ctx, results):
         figures['threshold_curves'] = curve
     count = int((ctx.settings.get('figures') or {}).get('num_images', 6))
     for method in methods:
-        if ctx.record('make_pseudo_labels', method) is None:
+        if ctx.current_record('make_pseudo_labels', method) is None:
             continue
         source = build_eval_source(stage1_config(ctx.settings, method),
                                    split=ctx.eval_split,

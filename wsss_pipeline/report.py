@@ -1,11 +1,14 @@
 """``W/results.json`` and ``W/results.md`` from the steps' records, plus the figures.
 
 All mIoU values and shares are in percent (as in the papers' tables); times
-in seconds. A step that has not run leaves its cells empty (``null``).
+in seconds. A step that has not run, or is stale (its inputs changed, or an
+output it read was redone since), leaves its cells empty (``null``) and is
+listed under ``stale``: the report never mixes outputs of different inputs.
 """
 import json
 from pathlib import Path
 
+from stage1_cam.evaluation import DEFAULT_SEED_THRESHOLDS
 from wsss_core.io import atomic_path, write_json
 
 from .figures import make_figures
@@ -20,7 +23,7 @@ def _percent(value):
 
 def collect_results(ctx):
     settings = ctx.settings
-    prepare = ctx.record('prepare')
+    prepare = ctx.current_record('prepare')
     results = {
         'pipeline_config': settings.config_path,
         'work_dir': str(ctx.work_dir),
@@ -32,7 +35,7 @@ def collect_results(ctx):
         'protocol': {
             'seeds': 'multi-scale + flip maps of the GT classes, argmax against a background '
                      'threshold; best threshold of the sweep '
-                     f'{list(settings.get("seed_thresholds", (0.0, 0.95, 0.01)))}',
+                     f'{list(settings.get("seed_thresholds", DEFAULT_SEED_THRESHOLDS))}',
             'pseudo_labels': 'confident regions + dense CRF; mIoU over decided pixels '
                              '(255 = uncertain excluded, its share reported)',
             'stage2': [dict(p) for p in settings.test_protocols]},
@@ -42,10 +45,12 @@ def collect_results(ctx):
         row = {'title': settings.method_titles[method], 'stage1_config': settings.methods[method],
                'timings': {}}
         for step in PER_METHOD_STEP_NAMES:
-            row['timings'][step] = _timing(ctx.record(step, method))
+            row['timings'][step] = _timing(ctx.current_record(step, method))
         done = [t for t in row['timings'].values() if t]
         row['timings']['total_seconds'] = round(sum(t['seconds'] for t in done), 1)
-        evaluation = ctx.record('eval_labels', method)
+        row['stale'] = {step: reason for step in PER_METHOD_STEP_NAMES
+                        if (reason := ctx.book.stale_reason(step, method))}
+        evaluation = ctx.current_record('eval_labels', method)
         ev = evaluation['result'] if evaluation else {}
         row.update({
             'seed_split': ev.get('split'), 'seed_num_images': ev.get('num_images'),
@@ -54,7 +59,7 @@ def collect_results(ctx):
             'label_miou': _percent(ev.get('label_miou')),
             'label_uncertain_share': _percent(ev.get('label_uncertain_share')),
             'label_miou_255_as_background': _percent(ev.get('label_miou_255_as_background'))})
-        test = ctx.record('test_seg', method)
+        test = ctx.current_record('test_seg', method)
         row['seg_split'] = test['result']['split'] if test else None
         row['seg_miou'] = ({name: m.get('mIoU') for name, m in test['result']['metrics'].items()}
                            if test else None)
@@ -112,6 +117,12 @@ def markdown(results, figures=None):
             cells.append('–' if t is None else f'{t["seconds"]:.0f} ({t["cpu_seconds"]:.0f})')
         cells.append(f'{row["timings"]["total_seconds"]:.0f}')
         lines.append('| ' + ' | '.join(cells) + ' |')
+    stale = [f'{row.get("title", method)}: ' + ', '.join(f'{step} ({reason})'
+                                                          for step, reason in row['stale'].items())
+             for method, row in methods.items() if row.get('stale')]
+    if stale:
+        lines += ['', 'Stale steps, left out above (a run without --only redoes them): '
+                  + '; '.join(stale) + '.']
     prep = results['timings']['prepare']
     if prep:
         lines += ['', f'prepare (shared): {prep["seconds"]:.0f} s']
@@ -133,10 +144,14 @@ def _protocol_text(protocol):
 
 
 def steps_fingerprint(ctx):
-    """Which step records the report was made from (path and finish time)."""
-    records = sorted(ctx.work_dir.glob('*/step.json')) + sorted(ctx.work_dir.glob('*/*/step.json'))
-    return [[str(p.relative_to(ctx.work_dir)), json.loads(p.read_text())['finished']]
-            for p in records]
+    """Which step records the report was made from: each current step's folder
+    and run id, and each stale step's folder (None)."""
+    entries = [['prepare', (ctx.current_record('prepare') or {}).get('run_id')]]
+    for method in ctx.settings.chosen_methods:
+        for step in PER_METHOD_STEP_NAMES:
+            record = ctx.current_record(step, method)
+            entries.append([f'{method}/{step}', record.get('run_id') if record else None])
+    return entries
 
 
 def write_report(ctx, force=False):

@@ -15,8 +15,9 @@ A pipeline config is an mmengine Python config (``configs/pipeline/*.py``)::
     test_protocols = [dict(name='single-scale'), dict(name='MS+flip+CRF', ms=True, ...)]
     figures = dict(num_images=6)
 
-Everything is checked here, before any step runs, so a typo fails in a
-second rather than after an hour of training.
+The pipeline config itself is checked here; the stage configs it names are
+built and checked by ``validate.py``, also before any step runs, so a typo
+fails in a second rather than after an hour of training.
 """
 from pathlib import Path
 
@@ -93,10 +94,15 @@ def load_settings(config, methods=None, data_root=None, cfg_options=None):
 
 
 def method_title(settings, method):
-    """The title ``method``'s model class declares (``title``), for tables and figures."""
-    cfg = load_stage1_config(stage1_config(settings, method),
-                             cfg_options=stage1_options(settings, method))
-    return method_class(cfg).title
+    """The title ``method``'s model class declares (``title``), for tables and
+    figures; the method's name while its config cannot be loaded (the pipeline's
+    validation then reports why, with every other problem)."""
+    try:
+        cfg = load_stage1_config(stage1_config(settings, method),
+                                 cfg_options=stage1_options(settings, method))
+        return method_class(cfg).title
+    except Exception:  # noqa: BLE001  (reported by validate.py before any step runs)
+        return method
 
 
 def stage1_config(settings, method):

@@ -5,14 +5,15 @@ the step is complete (written last, atomically).
 ``prepare`` is shared by all methods (``W/prepare``); the others run once per
 method (``W/<method>/<step>``). A step that was interrupted resumes: the
 trainings from their last checkpoint, the pseudo-labels from the images
-already written; ``force`` (``--from``/``--only``) redoes a step from scratch.
+already written; ``force`` (``--from``/``--only``, or inputs changed since the
+folder was made) redoes a step from scratch.
 """
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from stage1_cam.evaluation import DEFAULT_SEED_THRESHOLDS, sweep_thresholds
 from stage1_cam.label_report import build_eval_source, report_labels, report_seeds
 from stage1_cam.pseudo_labels import run_from_config
 from stage1_cam.training import train as train_classifier
@@ -22,6 +23,7 @@ from stage2_seg.train import train as train_segmentor
 
 from wsss_core.errors import UserError
 
+from .bookkeeping import StepBook
 from .prepare import prepare_dataset
 from .settings import stage1_config, stage1_options, stage2_config, stage2_options
 
@@ -45,6 +47,8 @@ class Context:
         # Pseudo-labels are made for label_split (e.g. VOC train_aug) and scored on
         # eval_split (e.g. VOC train, as the papers do); default: the same split.
         self.eval_split = settings.get('eval_split') or settings.get('label_split')
+        # What made each step, and which records are current (bookkeeping.py).
+        self.book = StepBook(self)
 
     def step_dir(self, step, method=None):
         return self.work_dir / 'prepare' if method is None else self.work_dir / method / step
@@ -62,6 +66,11 @@ class Context:
                                     f'{step!r} has not finished for {method or "the dataset"}; '
                                     'run without --only.')
         return record['result']
+
+    def current_record(self, step, method=None):
+        """The record of a step that is current along with every step before it, or
+        None: what the report and figures show."""
+        return self.book.current_record(step, method)
 
 
 # -- prepare -----------------------------------------------------------------
@@ -128,8 +137,7 @@ def eval_labels(ctx, method, force=False):
     source = build_eval_source(stage1_config(ctx.settings, method),
                                split=ctx.eval_split, data_root=ctx.data_root,
                                cfg_options=stage1_options(ctx.settings, method))
-    start, stop, step = ctx.settings.get('seed_thresholds', (0.0, 0.95, 0.01))
-    thresholds = np.round(np.arange(start, stop + step / 2, step), 6)
+    thresholds = sweep_thresholds(*ctx.settings.get('seed_thresholds', DEFAULT_SEED_THRESHOLDS))
     seeds, seed_text = report_seeds(labels_dir / 'cams', source, out / 'seed_eval.json',
                                     out / 'seed_eval.png', thresholds)
     labels, label_text = report_labels(labels_dir / 'labels', source, out / 'label_eval.json')
