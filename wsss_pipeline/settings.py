@@ -26,7 +26,7 @@ from wsss_core.config import load_config
 from wsss_core.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
-DATASET_KINDS = ('demo', 'voc', 'coco', 'coco_demo')
+DATASET_KINDS = ('demo', 'voc', 'coco', 'coco_demo', 'folder')
 
 
 class PipelineConfigError(UserError, ValueError):
