@@ -21,7 +21,8 @@ from wsss_core.errors import UserError
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='stage-2 config (configs/stage2/*.py or W/configs/stage2.py)')
+    parser.add_argument('config',
+                        help='stage-2 config (configs/stage2/*.py or W/configs/stage2.py)')
     parser.add_argument('checkpoint', help='checkpoint written by tools/train_seg.py')
     parser.add_argument('input', help='an image, a folder or a glob')
     parser.add_argument('--out', required=True, metavar='DIR', help='output folder')

@@ -5,6 +5,6 @@ from .classes import COCO_CLASSES, COCO_OBJECT_METAINFO, DEMO_METAINFO, VOC_META
 from .label_dir import COCOObjectLabelDirDataset, DemoLabelDirDataset, LabelDirDataset  # noqa: F401
 from .folder import FolderLabelDirDataset  # noqa: F401
 
-__all__ = ['LabelDirDataset', 'COCOObjectLabelDirDataset', 'DemoLabelDirDataset', 'FolderLabelDirDataset',
-           'LabelFolderError', 'COCO_CLASSES', 'VOC_METAINFO', 'COCO_OBJECT_METAINFO',
+__all__ = ['LabelDirDataset', 'COCOObjectLabelDirDataset', 'DemoLabelDirDataset',
+           'FolderLabelDirDataset', 'LabelFolderError', 'COCO_CLASSES', 'VOC_METAINFO', 'COCO_OBJECT_METAINFO',
            'DEMO_METAINFO']
