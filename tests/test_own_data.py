@@ -20,8 +20,8 @@ from stage2_seg.config_utils import check_num_classes, load
 from stage2_seg.predict import PredictError, predict_images
 from wsss_core.dataset_files import DatasetError
 from wsss_core.io import read_label_png
-from wsss_pipeline.own_data import (OwnDataError, aspp_dilations, derive, feature_size,
-                                    stage2_crop, write_run_files)
+from wsss_pipeline.own_data import (OwnDataError, aspp_dilations, changed_since_last_run, derive,
+                                    feature_size, stage2_crop, write_run_files)
 
 REPO = Path(__file__).resolve().parents[1]
 LABELME = 'labelme/examples/instance_segmentation/data_dataset_voc'
@@ -175,7 +175,7 @@ def test_derived_settings_for_320px_photos_match_the_hand_written_real_config(tm
     assert derived['stage2_feature_map'] == 21
     assert max(derived['stage2_dilations']) < derived['stage2_feature_map']
     assert derived['num_classes'] == 3 and data['class_names'] == ['cat', 'dog', 'bird']
-    assert derived['stage1_epochs'] == 5   # 6 images at batch 6: 1 step an epoch, 5 steps
+    assert derived['stage1_epochs_per_method'] == {'cam': 5, 'bas': 5}   # batch 6: 5 steps
     assert 'Otsu' in derived['thresholds']  # no masks
     pipeline = write_run_files(tmp_path / 'work', data, derived)
     configs = pipeline.parent
@@ -195,6 +195,31 @@ def test_derived_settings_for_320px_photos_match_the_hand_written_real_config(tm
     assert stage1.model.backbone.output_stride == hand1.model.backbone.output_stride == 16
     assert stage1.model.num_classes == 3 and stage1.train_cfg.max_epochs == 5
     assert stage1.model.background_norm == hand1.model.background_norm
+
+
+def test_resnet_on_voc_sized_photos_gets_the_voc_recipe(tmp_path):
+    """500x375 photos with --backbone resnet: the VOC configs' crops (448 after a 512
+    resize; DeepLab's 321) and rates 6/12/18/24 on the 41x41 stride-8 map; a changed
+    choice is detected, so the next run redoes its steps."""
+    images = tmp_path / 'images'
+    images.mkdir()
+    for index in range(4):
+        Image.fromarray(np.full((375, 500, 3), 40 * index, np.uint8)).save(images / f'{index}.jpg')
+    labels = _write_csv(tmp_path / 'labels.csv', [(f'{i}.jpg', 'cat;dog') for i in range(4)])
+    data, derived = derive(images, labels, backbone='resnet', methods=['bas'])
+    assert derived['image_size'] == 448 and derived['stage2_crop'] == 321
+    assert derived['stage2_dilations'] == (6, 12, 18, 24)
+    assert derived['stage2_feature_map'] == 41 and derived['stage2_iters'] == 20000
+    configs = write_run_files(tmp_path / 'work', data, derived).parent
+    from stage1_cam.config import load_stage1_config
+    stage1 = load_stage1_config(configs / 'stage1_bas.py')
+    hand = load_stage1_config(REPO / 'configs/stage1/bas_resnet50_voc.py')
+    assert stage1.train_dataloader.dataset.pipeline == hand.train_dataloader.dataset.pipeline
+    # 4 images, 1 batch: the 10 epochs of 661 batches the VOC schedule makes, as steps
+    assert stage1.train_cfg.max_epochs == hand.train_cfg.max_epochs * (10582 // 16)
+    assert not changed_since_last_run(tmp_path / 'work', data, derived)
+    data, derived = derive(images, labels, backbone='resnet', methods=['bas'], iters=10)
+    assert changed_since_last_run(tmp_path / 'work', data, derived)
 
 
 @pytest.mark.parametrize('size', [32, 48, 64, 128, 200, 320, 500, 1024])

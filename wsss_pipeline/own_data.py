@@ -11,18 +11,24 @@ derived from those and from the data, printed at the start and saved in
 * the splits: every image without a mask trains; the images with masks are
   split (seeded, ``val_fraction``) into those scoring the pseudo-labels (they
   train too) and a held-out set scoring the DeepLab; list files override it;
-* stage 1: the crop (the image size), the output stride (MobileNetV2: 16 at
-  256 px and above, as the 320 px real-photo configs, else 8 as the 128 px demo
-  ones), the batch (at most the number of training images) and the epochs that
-  give the iteration budget;
-* stage 2: the crop ``8 * ceil(size / 8) + 1`` (VOC's 321 for 320), the data
-  preprocessor's pad size (the crop, so every crop is padded to one shape),
-  the ASPP rates (VOC's 6/12/18/24 on the 41x41 stride-8 map of a 321 crop,
-  scaled to this crop's feature map and kept below its side), the batch and
-  the iterations (the budget);
-* confident-region thresholds: ``'auto'``: the seed sweep on the training
+* the image size: given, else the median longer side of the training images,
+  at most the backbone configs' crop (320 for MobileNetV2, 448 for ResNet-50);
+* stage 1: the crop (the image size; a resize before it keeps its ratio), the
+  output stride (MobileNetV2: 16 from 256 px, as the 320 px real-photo
+  configs, else 8, as the 128 px demo ones), the batch (at most the number of
+  training images) and the epochs that give the iteration budget (default:
+  the steps each config's schedule makes on the set it was tuned for: the
+  400-image real-photo benchmark, VOC's 10,582 train_aug images);
+* stage 2: the crop ``8 * ceil(size / 8) + 1`` up to the recipe's 321 (321 for
+  320 px), the data preprocessor's pad size (the crop, so every batch is
+  padded to the crop), the ASPP rates (VOC's 6/12/18/24 on the 41x41 stride-8
+  map of a 321 crop, scaled to this crop's feature map and kept below its
+  side: 3/6/9/12 on the 21x21 map of MobileNetV2 at stride 16), the batch and
+  the iterations (the budget; default: the base pipeline's);
+* confident-region thresholds ``'auto'``: the seed sweep on the training
   images with masks where there are any, else Otsu's threshold of the peak
-  map values (``stage1_cam/thresholds.py``).
+  map values (``stage1_cam/thresholds.py``); without masks the scoring steps
+  are skipped (``score_labels`` / ``score_segmentation``).
 
 The stage configs are the project's configs for the chosen backbone
 (``configs/pipeline/real_photos.py``'s MobileNetV2 configs for photographs,
@@ -50,16 +56,18 @@ from wsss_core.image_folder import lookup_table
 from wsss_core.io import atomic_path, write_json
 
 from .run import run_pipeline
-from .settings import REPO, PipelineConfigError, stage1_options
+from .settings import REPO, PipelineConfigError, stage1_options, stage2_options
 
 BACKBONES = {
-    # stage 1 / stage 2 / the pipeline whose configs and protocols are the defaults
-    'mobilenetv2': dict(pipeline='configs/pipeline/real_photos.py', device='cpu',
+    # the pipeline whose stage configs and protocols are the defaults, and the size of
+    # the training set its stage-1 schedules were made for (their step counts)
+    'mobilenetv2': dict(pipeline='configs/pipeline/real_photos.py', reference_images=400,
                         stage1='MobileNetV2', stage2='DeepLabV2-MobileNetV2 (OS 16)'),
-    'resnet': dict(pipeline='configs/pipeline/voc.py', device='gpu',
+    'resnet': dict(pipeline='configs/pipeline/voc.py', reference_images=10582,
                    stage1='ResNet-50', stage2='DeepLabV2-ResNet-101 (OS 8)'),
 }
 STAGE1_MAX_BATCH, STAGE2_MAX_BATCH = 16, 8
+CHECKPOINT_STEPS = 25   # one epoch of the 400-image real-photo benchmark
 # DeepLab's ASPP-v2 rates for VOC: 6/12/18/24 on the 41x41 map (321 crop, stride 8).
 REFERENCE_RATES, REFERENCE_MAP = (6, 12, 18, 24), 41
 STAGE2_OUTPUT_STRIDE = {'mobilenetv2': 16, 'resnet': 8}
@@ -72,10 +80,22 @@ class OwnDataError(DatasetError):
 
 # -- derivation rules (each a small function, tested on its own) -------------
 
-def stage2_crop(image_size):
+def stage2_crop(image_size, largest=None):
     """DeepLab's crop for images of ``image_size``: a multiple of 8 plus one
-    (321 for 320 px), so the corners of the crop fall on feature-map cells."""
-    return 8 * math.ceil(image_size / 8) + 1
+    (321 for 320 px), so the corners of the crop fall on feature-map cells; at
+    most ``largest`` (the recipe's 321: it trains at 321 whatever the image
+    size, its scale augmentation covers the rest)."""
+    crop = 8 * math.ceil(image_size / 8) + 1
+    return crop if largest is None else min(crop, largest)
+
+
+def pipeline_crop(pipeline, key):
+    """The side of the first RandomCrop of a training pipeline, or None."""
+    for transform in pipeline:
+        if transform['type'] == 'RandomCrop':
+            size = transform[key]
+            return int(size[0] if isinstance(size, (list, tuple)) else size)
+    return None
 
 
 def feature_size(size, output_stride):
@@ -211,8 +231,11 @@ def build_stage1_config(template, options, data, derived):
     cfg.model.num_classes = num_classes
     if derived['backbone'] == 'mobilenetv2':
         cfg.model.backbone.output_stride = derived['stage1_output_stride']
-    epochs = derived['stage1_epochs'] or cfg.train_cfg.max_epochs
+    epochs = derived['stage1_epochs']
     cfg.train_cfg.max_epochs = epochs
+    # A small set makes many short epochs: checkpoint about every CHECKPOINT_STEPS steps.
+    cfg.default_hooks.checkpoint.interval = max(
+        1, math.ceil(CHECKPOINT_STEPS / derived['stage1_steps_per_epoch']))
     for scheduler in cfg.param_scheduler:
         if scheduler.get('by_epoch', True):
             scheduler['end'] = epochs
@@ -234,8 +257,10 @@ def _folder_dataset(dataset, data, ann_dir, split, pipeline):
     return dataset
 
 
-def build_stage2_config(template, data, derived):
-    cfg = load_config(template)
+def build_stage2_config(template, options, data, derived):
+    """The stage-2 config: ``template`` (a path) with the base pipeline's
+    ``options`` and the derived values."""
+    cfg = load_config(template, cfg_options=options)
     crop = (derived['stage2_crop'],) * 2
     train = cfg.train_dataloader
     pipeline = [dict(t, crop_size=crop) if t['type'] == 'RandomCrop' else dict(t)
@@ -311,17 +336,26 @@ def derive(images, labels, masks=None, classes=None, backbone='mobilenetv2', met
     splits = make_splits(source, val_fraction, seed, train_list, val_list)
     class_names = list(source.class_names)
     num_train = len(splits['train'])
-    size = int(image_size) if image_size else median_long_side(source, splits['train'])
+    templates = {m: str(REPO / base.methods[m]) for m in methods}
+    configured = {m: load_stage1_config(templates[m], cfg_options=stage1_options(base, m))
+                  for m in methods}
+    stage2_template = load_config(REPO / base.stage2_config, cfg_options=stage2_options(base))
+    stage1_largest = pipeline_crop(configured[methods[0]].train_dataloader.dataset.pipeline,
+                                   'size')
+    if image_size:
+        size, size_rule = int(image_size), 'given'
+    else:
+        size = median_long_side(source, splits['train'])
+        size_rule = 'median longer side of the train images'
+        if stage1_largest and size > stage1_largest:
+            size, size_rule = stage1_largest, f'the {backbone} configs\' crop (photos are larger)'
     if size < 16:
         raise OwnDataError(f'image size {size}: below 16 px there is no feature map; give '
                            '--image-size or larger images.')
     stage1_batch = min(STAGE1_MAX_BATCH, num_train)
-    crop = stage2_crop(size)
+    crop = stage2_crop(size, pipeline_crop(stage2_template.train_dataloader.dataset.pipeline,
+                                           'crop_size'))
     os2 = STAGE2_OUTPUT_STRIDE[backbone]
-    templates = {m: str(REPO / base.methods[m]) for m in methods}
-    configured = {m: load_stage1_config(templates[m], cfg_options=stage1_options(base, m))
-                  for m in methods}
-    stage2_template = load_config(REPO / base.stage2_config)
     derived = {
         'backbone': backbone,
         'backbones': f'{BACKBONES[backbone]["stage1"]} (stage 1), '
@@ -330,13 +364,12 @@ def derive(images, labels, masks=None, classes=None, backbone='mobilenetv2', met
         'num_classes': len(class_names),
         'stage2_num_classes': len(class_names) + 1,
         'image_size': size,
-        'image_size_rule': 'given' if image_size else 'median longer side of the train images',
+        'image_size_rule': size_rule,
         'stage1_crop': size,
         'stage1_output_stride': stage1_output_stride(
             backbone, size, configured[methods[0]].model.backbone.get('output_stride', 16)),
         'stage1_batch': stage1_batch,
         'stage1_steps_per_epoch': max(1, num_train // stage1_batch),
-        'stage1_epochs': epochs_for(iters, num_train, stage1_batch) if iters else None,
         'stage2_crop': crop,
         'stage2_pad_size': crop,
         'stage2_output_stride': os2,
@@ -349,11 +382,16 @@ def derive(images, labels, masks=None, classes=None, backbone='mobilenetv2', met
                        "'auto': Otsu's threshold of the peak map values (no masks)"),
         'seed': seed,
     }
-    if derived['stage1_epochs'] is None:
-        derived['stage1_epochs_per_method'] = {
-            m: int(configured[m].train_cfg.max_epochs) for m in methods}
-    else:
-        derived['stage1_epochs_per_method'] = {m: derived['stage1_epochs'] for m in methods}
+    # Stage-1 steps: the budget, else the steps each config's schedule makes on the
+    # data it was tuned on (its epochs x the reference set's batches per epoch).
+    reference = BACKBONES[backbone]['reference_images']
+    derived['stage1_steps_per_method'] = {
+        m: int(iters) if iters else int(configured[m].train_cfg.max_epochs) * max(
+            1, reference // int(configured[m].train_dataloader.batch_size))
+        for m in methods}
+    derived['stage1_epochs_per_method'] = {
+        m: epochs_for(steps, num_train, stage1_batch)
+        for m, steps in derived['stage1_steps_per_method'].items()}
     data = {'image_dir': str(image_dir), 'labels_file': str(Path(labels).resolve()),
             'mask_dir': str(mask_dir) if mask_dir else None, 'class_names': class_names,
             'metainfo': dict(classes=(BACKGROUND, *class_names),
@@ -371,6 +409,7 @@ def write_run_files(work_dir, data, derived):
     returns the pipeline config's path."""
     work_dir = Path(work_dir).resolve()
     own = work_dir / 'own_data'
+    recorded = _recorded(data, derived)
     for name in ('images', 'masks', 'labels'):
         folder = {'images': data['image_dir'], 'masks': data['mask_dir'],
                   'labels': str(Path(data['labels_file']).parent)}[name]
@@ -395,8 +434,8 @@ def write_run_files(work_dir, data, derived):
         cfg = build_stage1_config(data['templates'][method], stage1_options(base, method), data,
                                   dict(derived, stage1_epochs=epochs))
         methods[method] = str(save_config(cfg, configs / f'stage1_{method}.py'))
-    stage2 = save_config(build_stage2_config(data['stage2_template'], data, derived),
-                         configs / 'stage2.py')
+    stage2 = save_config(build_stage2_config(data['stage2_template'], stage2_options(base), data,
+                                             derived), configs / 'stage2.py')
     pipeline = Config(dict(
         dataset=dict(kind='folder', data_root=data['image_dir'], labels_file=data['labels_file'],
                      mask_dir=data['mask_dir'], class_names=data['class_names'], splits=splits),
@@ -415,8 +454,25 @@ def write_run_files(work_dir, data, derived):
                                                if k not in ('split_ids', 'metainfo')},
                                       'split_sizes': {k: len(v) for k, v in
                                                       data['split_ids'].items()},
-                                      'derived': derived, 'host': platform.node()})
+                                      'derived': derived, 'host': platform.node(),
+                                      'recorded': recorded})
     return path
+
+
+def _recorded(data, derived):
+    """What ``derived.json`` records of a run's inputs and settings (JSON types)."""
+    return json.loads(json.dumps({'data': {k: v for k, v in data.items() if k != 'metainfo'},
+                                  'derived': derived}))
+
+
+def changed_since_last_run(work_dir, data, derived):
+    """True when ``work_dir`` holds a run made with other data or settings: its
+    complete steps would otherwise be skipped and the table mix two setups."""
+    path = Path(work_dir) / 'own_data' / 'derived.json'
+    if not path.is_file():
+        return False
+    old = json.loads(path.read_text())
+    return old.get('recorded') != _recorded(data, derived)
 
 
 def describe(data, derived):
@@ -434,9 +490,9 @@ def describe(data, derived):
         ('image size', f'{derived["image_size"]} px ({derived["image_size_rule"]})'),
         ('stage 1', f'crop {derived["stage1_crop"]}, output stride '
                     f'{derived["stage1_output_stride"]}, batch {derived["stage1_batch"]} '
-                    f'({derived["stage1_steps_per_epoch"]} steps/epoch), epochs '
-                    + ', '.join(f'{m} {e}' for m, e in
-                                derived['stage1_epochs_per_method'].items())),
+                    f'({derived["stage1_steps_per_epoch"]} steps/epoch); epochs (steps) '
+                    + ', '.join(f'{m} {e} ({derived["stage1_steps_per_method"][m]})'
+                                for m, e in derived['stage1_epochs_per_method'].items())),
         ('thresholds', derived['thresholds']),
         ('stage 2', f'crop {derived["stage2_crop"]}, pad size {derived["stage2_pad_size"]}, '
                     f'output stride {derived["stage2_output_stride"]} -> '
@@ -462,6 +518,11 @@ def run_own_data(images, labels, work_dir, masks=None, classes=None, backbone='m
     print('== own data: derived settings (also in '
           f'{Path(work_dir) / "own_data" / "derived.json"})\n{describe(data, derived)}',
           flush=True)
+    if from_step is None and only_step is None and changed_since_last_run(work_dir, data,
+                                                                          derived):
+        print('== own data: the settings differ from the last run in this work dir: every '
+              'step is redone', flush=True)
+        from_step = 'prepare'
     pipeline = write_run_files(work_dir, data, derived)
     results = run_pipeline(pipeline, work_dir, workers=workers, from_step=from_step,
                            only_step=only_step)

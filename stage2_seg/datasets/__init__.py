@@ -6,5 +6,5 @@ from .label_dir import COCOObjectLabelDirDataset, DemoLabelDirDataset, LabelDirD
 from .folder import FolderLabelDirDataset  # noqa: F401
 
 __all__ = ['LabelDirDataset', 'COCOObjectLabelDirDataset', 'DemoLabelDirDataset',
-           'FolderLabelDirDataset', 'LabelFolderError', 'COCO_CLASSES', 'VOC_METAINFO', 'COCO_OBJECT_METAINFO',
-           'DEMO_METAINFO']
+           'FolderLabelDirDataset', 'LabelFolderError', 'COCO_CLASSES', 'VOC_METAINFO',
+           'COCO_OBJECT_METAINFO', 'DEMO_METAINFO']
