@@ -222,6 +222,54 @@ def test_resnet_on_voc_sized_photos_gets_the_voc_recipe(tmp_path):
     assert changed_since_last_run(tmp_path / 'work', data, derived)
 
 
+def _flat(value, prefix=''):
+    """{'a.b.0.c': leaf} of a nested config dict (lists of dicts by index)."""
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
+        value = dict(enumerate(value))
+    if isinstance(value, dict):
+        flat = {}
+        for key, item in value.items():
+            flat.update(_flat(item, f'{prefix}{key}.'))
+        return flat
+    return {prefix[:-1]: value}
+
+
+def test_400_photos_of_320px_get_exactly_the_real_photo_benchmark_settings(tmp_path):
+    """What a careful user chose by hand for 400 photos of 320 px (configs/pipeline/
+    real_photos.py and its stage configs, as the pipeline resolves them): the generated
+    stage-1 configs equal them but for the data source, the stage-2 config in model,
+    schedule, crop and pad size."""
+    from wsss_core.classes import VOC_CLASSES
+    from wsss_pipeline.settings import (load_settings, stage1_config, stage1_options,
+                                        stage2_config, stage2_options)
+    from stage1_cam.config import load_stage1_config
+    images = tmp_path / 'images'
+    images.mkdir()
+    rows = []
+    for index in range(400):
+        Image.fromarray(np.full((320, 320, 3), index % 250, np.uint8)).save(
+            images / f'{index:03d}.jpg')
+        rows.append((f'{index:03d}.jpg', VOC_CLASSES[index % 20]))
+    labels = _write_csv(tmp_path / 'labels.csv', rows)
+    data, derived = derive(images, labels, classes=list(VOC_CLASSES), methods=['cam', 'bas'])
+    own = load_settings(write_run_files(tmp_path / 'work', data, derived))
+    hand = load_settings(REPO / 'configs/pipeline/real_photos.py', methods=['cam', 'bas'])
+    for method in ('cam', 'bas'):
+        made, chosen = (_flat(load_stage1_config(stage1_config(s, method),
+                                                 cfg_options=stage1_options(s, method)).to_dict())
+                        for s in (own, hand))
+        differ = {k for k in set(made) | set(chosen) if made.get(k) != chosen.get(k)}
+        assert {k for k in differ if '.source.' not in k} == {'data_root'}, method
+    made, chosen = (_flat(load(stage2_config(s), cfg_options=stage2_options(s)).to_dict())
+                    for s in (own, hand))
+    for key in set(made) | set(chosen):
+        if key.startswith(('model.', 'optim_wrapper.', 'param_scheduler.', 'train_cfg.',
+                           'crf.', 'tta_scales', 'crop_size')) or \
+                key.startswith('train_dataloader.') and '.dataset.' not in key or \
+                key.startswith('train_dataloader.dataset.pipeline.'):
+            assert made.get(key) == chosen.get(key), key
+
+
 @pytest.mark.parametrize('size', [32, 48, 64, 128, 200, 320, 500, 1024])
 def test_pad_covers_crop_and_rates_stay_inside_the_map(size):
     crop = stage2_crop(size)
