@@ -30,13 +30,12 @@ from tqdm import tqdm
 
 from wsss_core.checkpoint import CheckpointError, allow_mmengine_checkpoints
 from wsss_core.classes import voc_palette
-from wsss_core.dataset_files import DatasetError
 from wsss_core.errors import UserError
 from wsss_core.image_folder import IMAGE_EXTENSIONS, ID_SEPARATOR, image_id, index_folder
 from wsss_core.io import atomic_path, write_json, write_label_png
 
 from .config_utils import dataset_classes, load
-from .crf import DEFAULT_CRF
+from .crf import DEFAULT_CRF, read_rgb
 from .models.tta import WSSSTTAModel
 from .test import DEFAULT_TTA_SCALES, _type, build_tta_pipeline
 
@@ -149,14 +148,6 @@ def contact_sheet(items, path, columns=SHEET_COLUMNS, cell=SHEET_CELL):
     return path
 
 
-def _read_rgb(path):
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert('RGB'))
-    except OSError as err:
-        raise DatasetError(f'cannot read image {path}: {err}') from err
-
-
 def predict_images(config, checkpoint, inputs, out_dir, ms=False, flip=False, crf=False,
                    scales=None, sheet=False, device='cpu', cfg_options=None, progress=True):
     """Predict every image of ``inputs`` into ``out_dir`` (module docstring);
@@ -170,10 +161,7 @@ def predict_images(config, checkpoint, inputs, out_dir, ms=False, flip=False, cr
     shares, thumbs = {}, []
     for key, path in tqdm(images.items(), desc='predict', unit='img', disable=not progress):
         label = predict_one(model, pipeline, path)
-        image = _read_rgb(path)
-        if image.shape[:2] != label.shape:   # decoders disagreeing on EXIF rotation
-            raise DatasetError(f'{path}: the prediction is {label.shape[1]}x{label.shape[0]} '
-                               f'but the image {image.shape[1]}x{image.shape[0]}.')
+        image = read_rgb(str(path))   # decoded as the test pipeline did (EXIF applied)
         write_label_png(out_dir / 'masks' / f'{key}.png', label)
         picture = overlay(image, label)
         with atomic_path(out_dir / 'overlays' / f'{key}.jpg') as tmp:

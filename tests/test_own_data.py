@@ -147,6 +147,26 @@ def test_wrong_size_mask_names_the_file(tiny_folder):
         derive(tiny_folder / 'images', labels, masks=tiny_folder / 'masks', methods=['cam'])
 
 
+def test_exif_rotated_photo_reads_as_stage_2_decodes_it(tiny_folder):
+    """A phone photo stored 40x30 with EXIF orientation 6 (shown 30x40): stage 1 sees it
+    upright as mmseg's loader does, and its mask is checked against the upright size."""
+    import mmcv
+    from mmengine import fileio
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(tiny_folder / 'images' / 'b.jpg',
+                                                          exif=exif)
+    labels = _write_csv(tiny_folder / 'labels.csv', [('a', 'cat'), ('b', 'dog')])
+    Image.fromarray(np.zeros((40, 30), np.uint8), mode='L').save(tiny_folder / 'masks' / 'b.png')
+    source = FolderSource(tiny_folder / 'images', labels, mask_dir=tiny_folder / 'masks')
+    decoded = mmcv.imfrombytes(fileio.get(str(tiny_folder / 'images' / 'b.jpg')), flag='color')
+    assert source.image('b').shape == decoded.shape == (40, 30, 3)
+    assert source.gt_mask('b').shape == (40, 30)
+    Image.fromarray(np.zeros((30, 40), np.uint8), mode='L').save(tiny_folder / 'masks' / 'b.png')
+    with pytest.raises(DatasetError, match=r'masks/b\.png is 40x30 but image .*b\.jpg is 30x40'):
+        source.gt_mask('b')
+
+
 def test_two_files_with_one_id_are_refused(tiny_folder):
     Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(tiny_folder / 'images' / 'a.jpg')
     labels = _write_csv(tiny_folder / 'labels.csv', [('a.png', 'cat')])

@@ -13,11 +13,15 @@ may mirror the image folder (``masks/beach/dog 1.png``) or be flat
 import os
 from pathlib import Path
 
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
 from .dataset_files import DatasetError
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png')
 MASK_EXTENSIONS = ('.png',)
 ID_SEPARATOR = '__'
+EXIF_ORIENTATION = 0x0112   # values 5-8 turn the picture by 90 degrees
 
 
 def image_id(relative_path):
@@ -63,3 +67,36 @@ def lookup_table(index, root):
         for name in (key, relative, relative.rsplit('.', 1)[0]):
             table.setdefault(name, key)
     return table
+
+
+# Photographs from phones and cameras often store the sensor's pixels with an
+# EXIF orientation tag. mmseg's loader (OpenCV) applies the tag, PIL does not:
+# read the folder the way stage 2 will, or pseudo-labels and masks would be
+# transposed against the images stage 2 trains on.
+
+def oriented_size(path):
+    """(height, width) of the image as displayed (EXIF orientation applied), from
+    the header; DatasetError naming an unreadable file."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    except (OSError, UnidentifiedImageError, SyntaxError) as err:
+        raise DatasetError(f'cannot read image {path}: {err}; replace or remove it.') from err
+    return (width, height) if orientation in (5, 6, 7, 8) else (height, width)
+
+
+def read_oriented_rgb(path):
+    """HxWx3 uint8 RGB of the image as displayed (EXIF orientation applied; grey,
+    palette, CMYK converted, alpha dropped); DatasetError naming a broken file."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            if image.mode != 'RGB':
+                image = image.convert('RGBA').convert('RGB') if 'A' in image.getbands() \
+                    else image.convert('RGB')
+            return np.asarray(image, dtype=np.uint8).copy()
+    except (OSError, UnidentifiedImageError, SyntaxError) as err:
+        raise DatasetError(f'cannot decode image {path}: {err}. The file is corrupt or '
+                           'truncated: replace it, or remove its row from the labels file.') from err

@@ -16,6 +16,9 @@ labels file (order of first appearance) unless ``class_names`` gives them
 (a list, or a text file with one name a line; ``_background_``/``background``
 lines are skipped, as labelme writes them).
 
+Images are read with their EXIF orientation applied (as mmseg's loader does),
+so a photo taken upright is upright in both stages and its mask matches it.
+
 Each problem is an error naming the file and line: a class that is not one of
 ``class_names``, an image that is listed but not in the folder, a row without
 labels, a mask whose size differs from its image's.
@@ -24,9 +27,8 @@ import csv
 import json
 from pathlib import Path
 
-from PIL import Image
-
-from wsss_core.image_folder import MASK_EXTENSIONS, index_folder, lookup_table
+from wsss_core.image_folder import (MASK_EXTENSIONS, index_folder, lookup_table, oriented_size,
+                                    read_oriented_rgb)
 from wsss_core.io import read_label_png
 
 from ..registry import SOURCES
@@ -173,12 +175,8 @@ def read_image_labels(labels_file, index, image_root, class_names=None):
 
 
 def image_size(path):
-    """(height, width) from the header."""
-    try:
-        with Image.open(path) as image:
-            return image.height, image.width
-    except OSError as err:
-        raise DatasetError(f'cannot read image {path}: {err}; replace or remove it.') from err
+    """(height, width) as displayed (EXIF orientation applied), from the header."""
+    return oriented_size(path)
 
 
 @SOURCES.register_module(name='Folder')
@@ -239,6 +237,10 @@ class FolderSource(ImageSource):
             return self._index[image_id]
         except KeyError:
             raise DatasetError(f'no image with id {image_id!r} in {self.image_dir}.') from None
+
+    def image(self, image_id):
+        """The image as displayed (EXIF orientation applied), as stage 2 reads it."""
+        return read_oriented_rgb(self.image_path(image_id))
 
     def gt_path(self, image_id):
         return self._masks.get(image_id)
