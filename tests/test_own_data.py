@@ -174,6 +174,29 @@ def test_two_files_with_one_id_are_refused(tiny_folder):
         FolderSource(tiny_folder / 'images', labels)
 
 
+def test_stage2_folder_dataset_lists_nested_images_and_names_missing_labels(tiny_folder):
+    import stage2_seg  # noqa: F401  (registers the datasets)
+    from mmseg.registry import DATASETS
+    from wsss_core.label_folder import LabelFolderError
+    meta = dict(classes=('background', 'cat'), palette=[[0, 0, 0], [128, 0, 0]])
+    split = tiny_folder / 'val.txt'
+    split.write_text('a\nsub__c\n')
+    images = DATASETS.build(dict(type='FolderLabelDirDataset', img_dir=str(tiny_folder / 'images'),
+                                 metainfo=meta, pipeline=[]))
+    assert [Path(d['img_path']).name for d in images.load_data_list()] == ['a.png', 'b.jpg',
+                                                                           'c.png']
+    scored = dict(type='FolderLabelDirDataset', img_dir=str(tiny_folder / 'images'),
+                  ann_dir=str(tiny_folder / 'masks'), split=str(split), metainfo=meta,
+                  pipeline=[])
+    with pytest.raises(LabelFolderError, match=r'lacks 1 of the 2 images of the split: sub__c'):
+        DATASETS.build(scored)
+    (tiny_folder / 'masks' / 'sub').mkdir()
+    Image.fromarray(np.zeros((30, 40), np.uint8), mode='L').save(tiny_folder / 'masks/sub/c.png')
+    assert len(DATASETS.build(scored)) == 2
+    with pytest.raises(LabelFolderError, match='needs metainfo'):
+        DATASETS.build(dict(scored, metainfo=None))
+
+
 # -- derived settings --------------------------------------------------------------
 
 def test_derived_settings_for_320px_photos_match_the_hand_written_real_config(tmp_path):

@@ -70,7 +70,6 @@ STAGE1_MAX_BATCH, STAGE2_MAX_BATCH = 16, 8
 CHECKPOINT_STEPS = 25   # one epoch of the 400-image real-photo benchmark
 # DeepLab's ASPP-v2 rates for VOC: 6/12/18/24 on the 41x41 map (321 crop, stride 8).
 REFERENCE_RATES, REFERENCE_MAP = (6, 12, 18, 24), 41
-STAGE2_OUTPUT_STRIDE = {'mobilenetv2': 16, 'resnet': 8}
 SPLIT_FILES = ('train', 'val', 'train_masked')
 
 
@@ -113,6 +112,14 @@ def aspp_dilations(crop, output_stride):
     side = feature_size(crop, output_stride)
     top = max(1, side - 1)
     return tuple(min(top, max(1, round(r * side / REFERENCE_MAP))) for r in REFERENCE_RATES)
+
+
+def backbone_output_stride(backbone_cfg):
+    """A stage-2 backbone config's output stride: its ``output_stride`` (MobileNetV2),
+    else the stem's 4 times its stage strides (mmseg's ResNet)."""
+    if backbone_cfg.get('output_stride'):
+        return int(backbone_cfg['output_stride'])
+    return 4 * math.prod(backbone_cfg.get('strides', (1, 2, 2, 2)))
 
 
 def stage1_output_stride(backbone, image_size, configured):
@@ -158,14 +165,14 @@ def _read_list(path, table, what):
 def make_splits(source, val_fraction=0.2, seed=0, train_list=None, val_list=None):
     """{'train', 'val', 'train_masked'}: id lists (see the module docstring)."""
     labelled = list(source.ids)
-    masked = [i for i in labelled if source.gt_path(i) is not None]
-    table = lookup_table(source._index, source.image_dir)
+    masked = source.ids_with_masks
+    table = lookup_table(source.images, source.image_dir)
     if train_list or val_list:
         val = _read_list(val_list, table, 'val') if val_list else []
         train = _read_list(train_list, table, 'train') if train_list else \
             [i for i in labelled if i not in set(val)]
         for name, ids in (('train', train), ('val', val)):
-            unlabelled = [i for i in ids if i not in source._labels]
+            unlabelled = [i for i in ids if i not in set(labelled)]
             if unlabelled:
                 raise OwnDataError(f'the {name} list names {unlabelled[0]!r}, which has no row in '
                                    f'{source.labels_file}; add its tags or drop it.')
@@ -355,7 +362,7 @@ def derive(images, labels, masks=None, classes=None, backbone='mobilenetv2', met
     stage1_batch = min(STAGE1_MAX_BATCH, num_train)
     crop = stage2_crop(size, pipeline_crop(stage2_template.train_dataloader.dataset.pipeline,
                                            'crop_size'))
-    os2 = STAGE2_OUTPUT_STRIDE[backbone]
+    os2 = backbone_output_stride(stage2_template.model.backbone)
     derived = {
         'backbone': backbone,
         'backbones': f'{BACKBONES[backbone]["stage1"]} (stage 1), '

@@ -232,6 +232,11 @@ class FolderSource(ImageSource):
                                    'fix the split list.')
         return ids
 
+    @property
+    def images(self):
+        """{id: path} of every image in the folder (labelled or not)."""
+        return dict(self._index)
+
     def image_path(self, image_id):
         try:
             return self._index[image_id]
