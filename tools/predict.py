@@ -7,7 +7,7 @@ Writes DIR/masks/<id>.png (VOC palette, 0 background), DIR/overlays/<id>.jpg, DI
 (with --sheet) and DIR/predictions.json. --ms/--flip/--crf: the protocol of tools/test_seg.py.
 DIR may not be (or be inside) the folder the images come from. Example, after
 tools/run_own_data.py --work-dir W:
-    python3 tools/predict.py W/configs/stage2.py W/bas/train_seg/iter_300.pth new_photos --out preds
+    python3 tools/predict.py W/configs/stage2.py W/bas/train_seg/iter_200.pth new_photos --out preds
 """
 import argparse
 import sys
