@@ -106,6 +106,14 @@ def test_json_labels_with_names(tmp_path, real_data):
                               class_names=voc_class_names(real_data))
     assert {i: source.labels(i) for i in source.ids} == \
         {i: csv_source.labels(i) for i in csv_source.ids}
+    # the project's labels JSON (1-based indices) reads the same; a conflicting list is refused
+    (root / 'project.json').write_text(json.dumps(
+        {'class_names': source.class_names, 'labels': {i: source.labels(i) for i in source.ids}}))
+    project = FolderSource(root / 'images', root / 'project.json')
+    assert {i: project.labels(i) for i in project.ids} == \
+        {i: source.labels(i) for i in source.ids}
+    with pytest.raises(DatasetError, match='declares the classes'):
+        FolderSource(root / 'images', root / 'project.json', class_names=['cat', 'dog'])
 
 
 def _write_csv(path, rows):

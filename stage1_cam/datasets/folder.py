@@ -130,6 +130,10 @@ def read_image_labels(labels_file, index, image_root, class_names=None):
         rows, declared = _rows_json(path)
     else:
         rows, declared = _rows_csv(path), None
+    if declared and class_names is not None and list(class_names) != read_class_names(declared):
+        raise DatasetError(f'{path} declares the classes {read_class_names(declared)[:4]}..., '
+                           f'but {list(class_names)[:4]}... were given; drop the class list '
+                           '(the file\'s is used) or make the two agree.')
     names = list(class_names) if class_names is not None else \
         read_class_names(declared) if declared else None
     fixed = names is not None
