@@ -53,7 +53,7 @@ from stage2_seg.predict import predict_images
 from wsss_core.config import load_config
 from wsss_core.dataset_files import DatasetError
 from wsss_core.image_folder import lookup_table
-from wsss_core.io import atomic_path, write_json
+from wsss_core.io import atomic_path, sha256_of, write_json
 
 from .run import run_pipeline
 from .settings import REPO, PipelineConfigError, stage1_options, stage2_options
@@ -403,6 +403,7 @@ def derive(images, labels, masks=None, classes=None, backbone='mobilenetv2', met
             'mask_dir': str(mask_dir) if mask_dir else None, 'class_names': class_names,
             'metainfo': dict(classes=(BACKGROUND, *class_names),
                              palette=palette(len(class_names) + 1)),
+            'labels_sha256': sha256_of(labels),   # edited tags redo the run
             'num_labelled': len(source.ids),
             'num_masks': len([i for i in source.ids if source.gt_path(i) is not None]),
             'split_ids': splits, 'templates': templates,
