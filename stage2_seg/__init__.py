@@ -9,7 +9,8 @@ which registers, in mmseg's registries:
 * weight initialiser: ``TorchvisionPretrained`` (torchvision ImageNet files,
   every backbone weight checked);
 * datasets: ``LabelDirDataset`` (VOC, 21 classes), ``COCOObjectLabelDirDataset``
-  (81), ``DemoLabelDirDataset`` (7): images + a label folder, pseudo-label
+  (81), ``DemoLabelDirDataset`` (7), ``FolderLabelDirDataset`` (a user's own
+  folder, classes from its config): images + a label folder, pseudo-label
   manifests checked before training;
 * transforms: ``RandomRescale`` (scale the image by a random factor, as the
   WSSS DeepLab recipes do);
@@ -18,7 +19,14 @@ which registers, in mmseg's registries:
 ``tools/train_seg.py`` and ``tools/test_seg.py`` drive it (see ``train.py``
 and ``test.py`` here).
 """
+from wsss_core.checkpoint import allow_mmengine_checkpoints
+
 from . import datasets, models, transforms, weights  # noqa: F401  (registration)
 from .evaluation import PalettePNGWriter  # noqa: F401
+
+# The configs' custom_imports load this package before any checkpoint is read, so
+# mmseg's own loaders (MMSegInferencer, init_model) read this project's
+# checkpoints under torch >= 2.6 too (only mmengine's and numpy's types allowed).
+allow_mmengine_checkpoints()
 
 __all__ = ['datasets', 'models', 'transforms', 'weights', 'PalettePNGWriter']

@@ -7,13 +7,16 @@
 * ``coco``: ``tools/prepare_coco.py`` from ``data_root`` (read only) into
   ``data_root + '_wsss'`` (labels, id lists, GT PNGs), as the COCO configs
   expect; resumable;
-* ``coco_demo``: the COCO-format demo (generated when missing), then as ``coco``.
+* ``coco_demo``: the COCO-format demo (generated when missing), then as ``coco``;
+* ``folder``: a user's own folder (``own_data.py``): images, labels file, masks and
+  split lists checked by building the source of each split; never written into.
 """
 from pathlib import Path
 
 from stage1_cam.datasets.coco_prepare import prepare_coco
 from stage1_cam.datasets.demo import generate_demo_dataset, is_demo_folder
 from stage1_cam.datasets.demo_coco import META_FILE, generate_coco_demo
+from stage1_cam.datasets.folder import FolderSource
 from wsss_core.dataset_files import DatasetError, read_split_list
 from wsss_core.io import read_json
 
@@ -83,8 +86,19 @@ def prepare_coco_demo(dataset, step_dir, workers, force=False):
     return {**summary, 'generate': wanted}
 
 
+def check_folder(dataset, step_dir, workers, force=False):
+    splits = {}
+    for name in dataset.splits:
+        source = FolderSource(dataset.data_root, dataset.labels_file, mask_dir=dataset.mask_dir,
+                              class_names=dataset.class_names, split=name,
+                              splits=dataset.splits)
+        splits[name] = len(source.ids)
+    return {'kind': 'folder', 'data_root': str(dataset.data_root), 'changed': False,
+            'splits': splits, 'class_names': list(dataset.class_names)}
+
+
 PREPARERS = {'demo': prepare_demo, 'voc': check_voc, 'coco': prepare_coco_root,
-             'coco_demo': prepare_coco_demo}
+             'coco_demo': prepare_coco_demo, 'folder': check_folder}
 
 
 def prepare_dataset(dataset, step_dir, workers, force=False):

@@ -14,6 +14,11 @@ A pipeline config is an mmengine Python config (``configs/pipeline/*.py``)::
     stage2_cfg_options = {}
     test_protocols = [dict(name='single-scale'), dict(name='MS+flip+CRF', ms=True, ...)]
     figures = dict(num_images=6)
+    score_labels = True              # False: no ground truth, eval_labels is skipped
+    score_segmentation = True        # False: no ground truth, test_seg is skipped
+
+``dataset.kind='folder'`` (a user's own folder) is written by ``own_data.py``
+(``tools/run_own_data.py``) with the stage configs it derives.
 
 The pipeline config itself is checked here; the stage configs it names are
 built and checked by ``validate.py``, also before any step runs, so a typo
@@ -27,7 +32,7 @@ from wsss_core.config import load_config
 from wsss_core.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
-DATASET_KINDS = ('demo', 'voc', 'coco', 'coco_demo')
+DATASET_KINDS = ('demo', 'voc', 'coco', 'coco_demo', 'folder')
 
 
 class PipelineConfigError(UserError, ValueError):

@@ -131,7 +131,19 @@ def make_pseudo_labels(ctx, method, force=False):
             'thresholds_derived': manifest.get('thresholds_derived')}
 
 
+def _unscored(ctx, key):
+    """A result for a scoring step with no ground truth to score against
+    (``score_labels`` / ``score_segmentation`` False: an own folder without masks)."""
+    if ctx.settings.get(key, True):
+        return None
+    return {'split': None, 'metrics': {}, 'protocols': [],
+            'skipped': f'no ground-truth masks ({key}=False)'}
+
+
 def eval_labels(ctx, method, force=False):
+    unscored = _unscored(ctx, 'score_labels')
+    if unscored:
+        return unscored
     labels_dir = Path(ctx.result('make_pseudo_labels', method)['out_dir'])
     out = ctx.step_dir('eval_labels', method)
     source = build_eval_source(stage1_config(ctx.settings, method),
@@ -166,6 +178,9 @@ def train_seg(ctx, method, force=False):
 
 
 def test_seg(ctx, method, force=False):
+    unscored = _unscored(ctx, 'score_segmentation')
+    if unscored:
+        return unscored
     checkpoint = ctx.result('train_seg', method)['checkpoint']
     out = ctx.step_dir('test_seg', method)
     metrics = {}
