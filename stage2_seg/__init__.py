@@ -13,12 +13,15 @@ which registers, in mmseg's registries:
   manifests checked before training;
 * transforms: ``RandomRescale`` (scale the image by a random factor, as the
   WSSS DeepLab recipes do);
-* metrics: ``PalettePNGWriter`` (predictions as VOC-palette PNGs).
+* metrics: ``PalettePNGWriter`` (predictions as VOC-palette PNGs);
+* loops: ``CRFTestLoop`` (the test loop with the dense CRF in a worker pool);
+* hooks: ``ValWithoutCudnnBenchmarkHook`` (cuDNN autotuning off while validating).
 
 ``tools/train_seg.py`` and ``tools/test_seg.py`` drive it (see ``train.py``
 and ``test.py`` here).
 """
 from . import datasets, models, transforms, weights  # noqa: F401  (registration)
+from . import crf_test_loop, hooks  # noqa: F401  (registration)
 from .evaluation import PalettePNGWriter  # noqa: F401
 
 __all__ = ['datasets', 'models', 'transforms', 'weights', 'PalettePNGWriter']
