@@ -42,13 +42,13 @@ def resolve_workers(workers):
     if workers == 'auto':
         return usable_cpus()
     try:
-        workers = int(workers)
+        count = int(workers)
     except (TypeError, ValueError):
-        workers = -1
-    if workers < 0:
+        count = -1
+    if count < 0:
         raise ConfigError(f"crf_workers must be 'auto' or an integer >= 0, got {workers!r}; "
                           'fix --crf-workers or crf_workers in the config.')
-    return workers
+    return count
 
 
 def crf_on_kept(img_path, probs_kept, crf_cfg):

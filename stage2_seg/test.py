@@ -195,6 +195,11 @@ def load_test_config(config, checkpoint, work_dir=None, ms=False, flip=False, cr
     if show_dir is not None:
         show_predictions(cfg, show_dir)
     check_num_classes(cfg)
+    # A test needs no training side; without it the Runner cannot build it by
+    # accident (mmseg's visualisation hook asks runner.iter, which builds the
+    # train loop and its dataset: pseudo-labels that need not exist here).
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler'):
+        cfg[key] = None
     return cfg
 
 
