@@ -4,22 +4,23 @@ WSSS papers report stage-2 numbers after a fully connected CRF over the
 softmax of the classes, with deeplab-pytorch's parameters (Gaussian sxy 1,
 compat 3; bilateral sxy 67, srgb 3, compat 4; 10 mean-field iterations):
 ``wsss_core.crf``'s ``'deeplab'`` preset, reused here so both stages run
-the same CRF code. Its cost grows linearly with the number of labels
-(``benchmarks/bench_test_crf.py``: at 640x480 about 0.25 CPU-s per label).
+the same CRF code. Its cost is linear in the number of labels
+(``benchmarks/results/test_crf.json``).
 
-**Probability floor** (``crf['prob_floor']``, default ``DEFAULT_PROB_FLOOR``):
-only the classes whose softmax reaches the floor somewhere in the image enter
-the CRF; the others get marginal 0 and can never be predicted. With COCO's 81
-classes a prediction rarely has more than a handful of classes above 1%, so
-the CRF runs over those instead of all 81. Effect on the result: a class whose
-probability stays below the floor everywhere would, in the full CRF, lose
-against a class at least ``1/C`` likely at every pixel unless its neighbours
-raised it by more than that ratio, which its own low probability everywhere
-does not give it; removing it also removes its (small) mass from every
-pixel's normalisation, which changes the kept marginals slightly.
-``prob_floor=0`` keeps every class: exactly the full CRF
-(``tests/test_stage2_test_crf.py``); the benchmark reports how often the
-floored argmax differs from the full one.
+**Probability floor** (``crf['prob_floor']``, default ``DEFAULT_PROB_FLOOR``
+= 0.01): only the classes whose softmax reaches the floor at some pixel enter
+the CRF; the others get marginal 0 and are never predicted. Why this keeps
+the result: every pixel's most probable class has at least 1/C (1/81 = 0.0123
+on COCO, 1/21 on VOC), so a floor below 1/C only drops classes that are at no
+pixel the most probable; after mean field such a class could win a pixel only
+where its marginals around that pixel outweigh every kept class's, and they
+start below the floor everywhere. It can still move a
+pixel: removing a class removes its small mass from each pixel's
+normalisation. ``prob_floor=0`` keeps every class and is exactly the full
+CRF (``tests/test_stage2_test_crf.py``); the benchmark counts the pixels
+whose argmax differs from the full CRF's. How much the floor saves depends on
+the model: an overconfident one leaves most of COCO's 81 classes far below
+1%, a hesitant one spreads mass at object boundaries over many of them.
 """
 import numpy as np
 from mmengine import fileio
