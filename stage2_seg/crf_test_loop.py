@@ -27,6 +27,7 @@ from wsss_core.config import ConfigError
 from wsss_core.crf import dense_crf
 
 from .crf import check_crf_params, kept_classes, read_rgb, split_crf_cfg
+from .models import WSSSTTAModel
 
 
 def usable_cpus():
@@ -78,7 +79,6 @@ class CRFTestLoop(TestLoop):
         self.kept_counts = []   # classes that entered each image's CRF
 
     def _check_model(self):
-        from .models import WSSSTTAModel
         model = self.runner.model.module if is_model_wrapper(self.runner.model) \
             else self.runner.model
         if not isinstance(model, WSSSTTAModel):

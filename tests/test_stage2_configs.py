@@ -9,6 +9,7 @@ import stage2_seg  # noqa: F401
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
+from wsss_core.classes import VOC_CLASSES
 from wsss_core.torchvision_weights import WeightsError, offline_mobilenet_v2_path
 from stage2_seg.config_utils import ConfigError, check_num_classes
 from stage2_seg.test import build_tta_pipeline, load_test_config
@@ -124,6 +125,24 @@ def test_deeplabv3plus_configs_use_mmsegs_recipe(name):
     # the test stays WSSS-style: whole image at its original size
     assert [t.type for t in cfg.test_dataloader.dataset.pipeline] == \
         ['LoadImageFromFile', 'LoadAnnotations', 'PackSegInputs']
+
+
+@pytest.mark.parametrize('name', ['deeplabv2_r101_voc', 'deeplabv3plus_r101_voc'])
+def test_recipe_train_pipelines_run_on_a_label_folder(name, tmp_path):
+    """The R101 configs' training pipelines (discrete rescale; mmseg's V3+
+    augmentation) through mmseg's dataset building on a pseudo-label folder."""
+    from mmseg.registry import DATASETS
+    data = make_demo_data(tmp_path / 'demo', num_train=2, num_val=1)
+    out = make_pseudo_labels(data, tmp_path / 'pl', class_names=VOC_CLASSES)
+    cfg = load_train_config(str(REPO_ROOT / 'configs' / 'stage2' / f'{name}.py'),
+                            pseudo_labels=out, data_root=str(data),
+                            cfg_options={'train_dataloader.dataset.split': str(
+                                data / 'ImageSets' / 'Segmentation' / 'train.txt')})
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    sample = dataset[0]
+    image, label = sample['inputs'], sample['data_samples'].gt_sem_seg.data
+    assert image.shape[1:] == label.shape[1:]
+    assert max(image.shape[1:]) <= cfg.crop_size[0]
 
 
 @pytest.mark.parametrize('name', ['deeplabv2_r101_coco', 'deeplabv3plus_r101_coco'])
