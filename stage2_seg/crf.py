@@ -31,8 +31,6 @@ from wsss_core.crf import crf_params, dense_crf
 # Classes that never reach 1% anywhere in an image are left out of its CRF.
 DEFAULT_PROB_FLOOR = 0.01
 DEFAULT_CRF = dict(preset='deeplab')
-# Keys of a stage-2 ``crf`` config that are not wsss_core CRF numbers.
-STAGE2_CRF_KEYS = ('prob_floor',)
 
 
 def read_rgb(img_path):
@@ -81,12 +79,6 @@ def crf_refine_kept(image, probs, params=None):
     q = np.zeros(probs.shape, np.float32)
     q[kept] = q_kept
     return q, kept
-
-
-def crf_label(image, probs, params=None):
-    """The CRF's argmax label map (H, W) int64 and the kept class indices."""
-    q, kept = crf_refine_kept(image, probs, params)
-    return q.argmax(axis=0), kept
 
 
 def check_crf_params(params):
