@@ -14,7 +14,9 @@ which registers, in mmseg's registries:
   manifests checked before training;
 * transforms: ``RandomRescale`` (scale the image by a random factor, as the
   WSSS DeepLab recipes do);
-* metrics: ``PalettePNGWriter`` (predictions as VOC-palette PNGs).
+* metrics: ``PalettePNGWriter`` (predictions as VOC-palette PNGs);
+* loops: ``CRFTestLoop`` (the test loop with the dense CRF in a worker pool);
+* hooks: ``ValWithoutCudnnBenchmarkHook`` (cuDNN autotuning off while validating).
 
 ``tools/train_seg.py`` and ``tools/test_seg.py`` drive it (see ``train.py``
 and ``test.py`` here).
@@ -22,6 +24,7 @@ and ``test.py`` here).
 from wsss_core.checkpoint import allow_mmengine_checkpoints
 
 from . import datasets, models, transforms, weights  # noqa: F401  (registration)
+from . import crf_test_loop, hooks  # noqa: F401  (registration)
 from .evaluation import PalettePNGWriter  # noqa: F401
 
 # The configs' custom_imports load this package before any checkpoint is read, so

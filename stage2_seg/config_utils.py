@@ -118,13 +118,16 @@ def check_num_classes(cfg):
                     'dataset type in the config.')
 
 
-def _dataset_path(dataset_cfg, key):
+def dataset_path(dataset_cfg, key):
     """A dataset path as mmseg will use it: relative paths under its ``data_root``."""
     value = dataset_cfg.get(key)
     if not isinstance(value, str) or not value:
         return None
     root = dataset_cfg.get('data_root')
     return Path(root) / value if root and not Path(value).is_absolute() else Path(value)
+
+
+_dataset_path = dataset_path
 
 
 def check_data_folders(cfg, loaders=('train_dataloader',)):

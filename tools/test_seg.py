@@ -5,6 +5,9 @@ multi-scale + flip and dense CRF (as WSSS papers report), and palette PNGs.
         work_dirs/deeplabv2_mobilenetv2_demo/iter_300.pth
     python3 tools/test_seg.py configs/stage2/deeplabv2_r101_voc.py CKPT --ms --flip --crf \
         --out work_dirs/voc_val_pred
+    # mmseg's --tta (the config's tta_pipeline + tta_model) and --show-dir
+    python3 tools/test_seg.py configs/stage2/deeplabv2_r101_voc.py CKPT --tta --crf \
+        --crf-workers 16 --show-dir work_dirs/voc_val_vis
     # VOC test server: predictions only (no ground truth for the test split)
     python3 tools/test_seg.py configs/stage2/deeplabv2_r101_voc.py CKPT --ms --flip --crf \
         --out results/VOC2012/Segmentation/comp6_test_cls --cfg-options \
@@ -14,13 +17,10 @@ multi-scale + flip and dense CRF (as WSSS papers report), and palette PNGs.
 import argparse
 import sys
 
-
 from wsss_core.errors import UserError
 from wsss_core.runner_options import add_runner_arguments, export_local_rank
 
 from stage2_seg.test import test
-
-
 
 
 def parse_args():
@@ -33,9 +33,20 @@ def parse_args():
                         help='multi-scale test (softmax averaged over the config\'s tta_scales)')
     parser.add_argument('--scales', type=float, nargs='+', help='scales for --ms')
     parser.add_argument('--flip', action='store_true', help='average with the flipped image')
+    parser.add_argument('--tta', action='store_true',
+                        help='test-time augmentation as mmseg: the config\'s tta_pipeline and '
+                             'tta_model (here: 6 scales + flip)')
     parser.add_argument('--crf', action='store_true',
-                        help='dense CRF over the softmax of all classes (the config\'s crf)')
-    parser.add_argument('--out', metavar='DIR', help='write predictions as palette PNGs here')
+                        help='dense CRF over the softmax of the classes that reach the '
+                             'config\'s crf.prob_floor somewhere in the image (the config\'s crf)')
+    parser.add_argument('--crf-workers', metavar='N',
+                        help="CRF processes (default: the config's crf_workers, 'auto' = every "
+                             'usable CPU; 0 = in the test process)')
+    parser.add_argument('--out', metavar='DIR', help='write predictions as palette PNGs here '
+                        '(never a dataset folder)')
+    parser.add_argument('--show-dir', metavar='DIR',
+                        help='save image | GT | prediction drawings here (mmseg\'s --show-dir; '
+                             'every default_hooks.visualization.interval-th image)')
     args = parser.parse_args()
     export_local_rank(args)
     return args
@@ -60,11 +71,14 @@ def run(args):
     metrics = test(args.config, args.checkpoint, work_dir=args.work_dir, ms=args.ms,
                    flip=args.flip, crf=args.crf, out=args.out, scales=args.scales,
                    cfg_options=args.cfg_options, launcher=args.launcher,
-                   data_root=args.data_root)
+                   data_root=args.data_root, tta=args.tta, show_dir=args.show_dir,
+                   crf_workers=args.crf_workers)
     if metrics:
         print('  '.join(f'{k}: {_number(v)}' for k, v in metrics.items()))
     if args.out:
         print(f'predictions written to {args.out}')
+    if args.show_dir:
+        print(f'drawings written under {args.show_dir}')
 
 
 if __name__ == '__main__':

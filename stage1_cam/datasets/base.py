@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 # DatasetError and read_split_list: part of the source interface, imported from here too.
 from wsss_core.dataset_files import DatasetError, read_split_list  # noqa: F401
+from wsss_core.dataset_files import DATASET_SUBFOLDERS, refuse_write_inside
 from wsss_core.io import read_json, write_json
 
 
@@ -83,12 +84,6 @@ def read_labels_json(path, expect_classes=None):
     return class_names, labels
 
 
-# Folders of a VOC-layout dataset that hold its images, annotations and ground
-# truth: no step ever writes into them.
-DATASET_SUBFOLDERS = ('JPEGImages', 'Annotations', 'SegmentationClass', 'SegmentationClassAug',
-                      'SegmentationObject', 'ImageSets')
-
-
 def dataset_folders(source):
     """(root, folders): the dataset root (no output *is* it, nor directly inside
     it) and the image/annotation/GT folders (nothing is written anywhere in them)."""
@@ -110,15 +105,8 @@ def refuse_dataset_path(path, source, what, is_file=False):
     ``what`` names the option that chose the path (e.g. '--out-dir'); a file
     may not sit directly in the dataset root, a folder may not be the root.
     """
-    path = Path(path).resolve()
     root, folders = dataset_folders(source)
-    folder = path.parent if is_file else path
-    inside = [f for f in folders if folder == f or f in folder.parents]
-    if inside or (root is not None and folder == root):
-        raise DatasetError(
-            f'{what} {path} is inside the dataset folder {inside[0] if inside else root}, which '
-            'holds its images and ground truth and is never written into; choose a path '
-            'outside it.')
+    refuse_write_inside(path, [root], folders, what, is_file=is_file)
 
 
 class ImageSource:

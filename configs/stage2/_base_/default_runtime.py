@@ -24,9 +24,18 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 
-# tools/test_seg.py --ms: the scales of the multi-scale test (softmax averaged
-# over scales, and over flips with --flip); --crf: the dense CRF's parameters
-# (wsss_core/crf.py CRF_PRESETS: 'deeplab' = deeplab-pytorch's DenseCRF,
-# Gaussian sxy 1 compat 3, bilateral sxy 67 srgb 3 compat 4, 10 iterations).
-tta_scales = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
-crf = dict(preset='deeplab')
+# Validation and testing see every image at its own size: cuDNN autotuning
+# (cudnn_benchmark, for the fixed training crop) is off while validating
+# (stage2_seg/hooks.py) and for tools/test_seg.py.
+custom_hooks = [dict(type='ValWithoutCudnnBenchmarkHook')]
+
+# tools/test_seg.py --tta (mmseg's convention): tta_model over the dataset
+# config's tta_pipeline; --ms/--flip build the same from tta_scales (dataset
+# configs). --crf: the dense CRF's parameters (wsss_core/crf.py CRF_PRESETS:
+# 'deeplab' = deeplab-pytorch's DenseCRF, Gaussian sxy 1 compat 3, bilateral
+# sxy 67 srgb 3 compat 4, 10 iterations) over the classes whose softmax reaches
+# prob_floor somewhere in the image (0 = every class; stage2_seg/crf.py), run
+# in crf_workers processes ('auto' = every usable CPU; 0 = in the test process).
+tta_model = dict(type='WSSSTTAModel')
+crf = dict(preset='deeplab', prob_floor=0.01)
+crf_workers = 'auto'

@@ -5,18 +5,24 @@
 #                  (or tools/train_seg.py CONFIG --pseudo-labels DIR)
 #   train_aug.txt: IRN's list, in ImageSets/Segmentation/ (as for stage 1)
 #
-# Augmentation of the WSSS DeepLab recipe (deeplab-pytorch): rescale the image
-# by a random factor in [0.5, 2.0], random 321x321 crop (padded with the mean
+# Augmentation of the WSSS DeepLab recipe (deeplab-pytorch, configs/voc12.yaml
+# SCALES): rescale the image by one of 0.5/0.75/1.0/1.25/1.5 (drawn uniformly;
+# mmcv's RandomChoice over Resize), random 321x321 crop (padded with the mean
 # colour / ignore when smaller, by the data preprocessor), horizontal flip.
+# (Before 2026-12 the configs drew a continuous factor in [0.5, 2.0]
+# (stage2_seg's RandomRescale, still registered); the real-photo config keeps it.)
 # Evaluation on the whole image at its original size.
 dataset_type = 'LabelDirDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 pseudo_label_dir = 'work_dirs/pseudo_labels/voc_train_aug'
 crop_size = (321, 321)
+rescale_factors = (0.5, 0.75, 1.0, 1.25, 1.5)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomRescale', ratio_range=(0.5, 2.0)),
+    # deeplab-pytorch: the original image rescaled by one of these factors
+    dict(type='RandomChoice', transforms=[
+        [dict(type='Resize', scale_factor=f, keep_ratio=True)] for f in rescale_factors]),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
@@ -50,5 +56,16 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# tools/test_seg.py --ms: softmax averaged over these scales; --tta: the same
+# with flips, as mmseg's tta_pipeline (original-size GT, loaded after the views).
+tta_scales = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale_factor=s, keep_ratio=True) for s in tta_scales],
+        [dict(type='RandomFlip', prob=0.0, direction='horizontal'),
+         dict(type='RandomFlip', prob=1.0, direction='horizontal')],
+        [dict(type='LoadAnnotations')],
+        [dict(type='PackSegInputs')]])]
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
