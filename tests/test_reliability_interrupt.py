@@ -196,7 +196,9 @@ def test_prepare_coco_killed_then_rerun_is_byte_identical(real_data, tmp_path):
     killed = kill_when(process, lambda: len(list(gt_dir.glob('*.png'))) >= kill_at
                        and (kill_at or (out / MANIFEST_FILE).is_file()))
     assert killed, f'seed {SEED}: prepare_coco ended before the kill at {kill_at} masks'
-    # what a kill in the middle of a write leaves behind
+    # what a kill in the middle of a write leaves behind (a kill before the first mask
+    # comes before the mask folder exists)
+    gt_dir.mkdir(parents=True, exist_ok=True)
     (gt_dir / '.000000000139.png.k1ll3d_.tmp').write_bytes(b'half a PNG')
     (out / '.labels_train2017.json.k1ll3d_.tmp').write_bytes(b'{"class_na')
 
