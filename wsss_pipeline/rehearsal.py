@@ -128,7 +128,7 @@ def _voc_xml(image_id, width, height, class_indices):
     return ET.tostring(root, encoding='unicode')
 
 
-def build_tiny_voc(real_root, out, image_size=IMAGE_SIZE, num_val=4):
+def build_tiny_voc(real_root, out, image_size=IMAGE_SIZE, num_val=2):
     """A VOC2012-layout folder at ``out`` from the real VOC samples.
 
     ``train`` (with GT) is the four real VOC train photographs (2007_000063 with
@@ -200,7 +200,7 @@ def _scaled_annotation(ann, height, width, scale, new_height, new_width):
     return ann
 
 
-def build_tiny_coco(real_root, out, image_size=IMAGE_SIZE, num_train=8, num_val=4):
+def build_tiny_coco(real_root, out, image_size=IMAGE_SIZE, num_train=8, num_val=2):
     """A COCO 2014 layout at ``out`` (``train2014/``, ``val2014/``,
     ``annotations/instances_*2014.json``) from real COCO photographs and their
     instance annotations: ``num_train`` annotated train images plus one without
