@@ -133,11 +133,7 @@ def test_only_schedule_scales_batch_and_image_size_differ_from_the_real_configs(
 
 def test_printed_command_line_gives_the_same_settings(tmp_path):
     """The run_pipeline.py command rehearse prints (README) parses to the options it runs."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('run_pipeline_tool',
-                                                  REPO / 'tools' / 'run_pipeline.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = _tool('run_pipeline')
     for pipeline, config in PIPELINES.items():
         options = rehearsal_options(pipeline)
         words = shlex.split(command_line(pipeline, tmp_path / 'w', tmp_path / 'd', tmp_path / 't',
@@ -184,3 +180,22 @@ def test_diverged_classifier_maps_are_an_error_naming_the_cause():
     image = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
     with pytest.raises(NonFiniteMapsError, match='diverged'):
         multiscale_maps(model, image, [1], kind='cam', scales=(1.0,))
+
+
+
+def _tool(name):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'{name}_tool', REPO / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_missing_real_samples_are_a_one_line_error(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        _tool('rehearse').main(['--out', str(tmp_path / 'out'),
+                                '--real-data', str(tmp_path / 'nothing')])
+    message = str(exit_info.value.code)
+    assert message.startswith('rehearse: error:') and 'nothing' in message
+    assert '\n' not in message
+    assert not (tmp_path / 'out' / 'torch').exists()

@@ -311,12 +311,12 @@ def torch_home(path):
 def prepare_rehearsal(real_root, out, image_size=IMAGE_SIZE):
     """Data and weights under ``out``; returns their paths."""
     out = Path(out)
-    home = out / 'torch'
-    weights = [write_random_v1_checkpoint(arch, home / 'hub', seed)
-               for seed, arch in enumerate(('resnet50', 'resnet101'))]
     voc, coco = out / 'data' / 'VOC2012', out / 'data' / 'coco'
     build_tiny_voc(real_root, voc, image_size)
     build_tiny_coco(real_root, coco, image_size)
+    home = out / 'torch'
+    weights = [write_random_v1_checkpoint(arch, home / 'hub', seed)
+               for seed, arch in enumerate(('resnet50', 'resnet101'))]
     return {'torch_home': home, 'weights': weights, 'voc': voc, 'coco': coco}
 
 
