@@ -224,3 +224,31 @@ def test_bas_icl_nothing_erased_gives_s_bg_equal_to_s():
     mean = later_norm.running_mean.clone()
     model.undropped_class_maps(tap)
     assert torch.equal(later_norm.running_mean, mean)
+
+
+def test_bas_icl_frg_trains_the_generator_only():
+    torch.manual_seed(0)
+    model = BASICLClassifier(backbone=dict(type='mobilenet_v2', pretrained=False),
+                             num_classes=3).train()
+    images = torch.randn(2, 3, 64, 64)
+    model.loss(images, F.one_hot(torch.tensor([0, 2]), 3).float())['loss_frg'].backward()
+    assert float(model.classifier_loc[0].weight.grad.abs().sum()) > 0
+    for name, param in model.named_parameters():
+        if name.startswith(('classifier.', 'backbone.later.', 'icl_attention_last.')):
+            assert param.grad is None or float(param.grad.abs().sum()) == 0, name
+
+
+@pytest.mark.parametrize('name', ['icl_resnet50_voc', 'bas_icl_resnet50_voc'])
+def test_icl_voc_blocks_train_at_the_backbone_lr(name):
+    cfg = config(name)
+    model = random_model(cfg)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    base = cfg.optim_wrapper.optimizer.lr
+    names = {id(p): n for n, p in model.named_parameters()}
+    lrs = {names[id(p)]: group['lr'] for group in wrapper.optimizer.param_groups
+           for p in group['params']}
+    assert lrs['icl_attention_tap.theta.weight'] == pytest.approx(base)
+    assert lrs['icl_attention_last.out.1.weight'] == pytest.approx(base)
+    assert lrs['backbone.later.0.conv1.weight'] == pytest.approx(base)
+    assert lrs['classifier.weight'] == pytest.approx(10 * base)
+    assert cfg.model.loss_weights['ca'] == cfg.model.loss_weights['fc'] == 1.0

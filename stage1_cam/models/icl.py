@@ -259,11 +259,9 @@ class BASICLClassifier(ICLMixin, BASClassifier):
 
         The weights are the current ones, out of the graph, and BatchNorm
         normalises with the batch's statistics without updating the running
-        ones (the dropped pass does that, once per step); with L_frg on
-        F.detach() (``frg_detach``) nothing of it needs a gradient. With
-        ``frg_detach=False`` L_frg trains F, so the pass keeps its graph."""
-        if not self.frg_detach:
-            return self.classify_features(tap_features)
+        ones (the dropped pass does that, once per step). S is a stop-gradient
+        in L_bas and L_frg reads F.detach() (BAS's WSSS code), so nothing of
+        this pass needs a gradient."""
         with torch.no_grad():
             later = run_frozen(self.backbone.later, tap_features, 'batch')
             last, _ = run_frozen(self.icl_attention_last, later, 'batch')
