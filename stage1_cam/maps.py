@@ -20,6 +20,7 @@ from mmengine.runner import load_checkpoint
 
 from wsss_core.checkpoint import allow_mmengine_checkpoints
 from wsss_core.config import load_config
+from wsss_core.errors import UserError
 
 from .datasets.transforms import resize_image, to_chw_tensor
 from .models import build_model
@@ -47,6 +48,10 @@ def load_classifier(config, checkpoint, device='cpu'):
     allow_mmengine_checkpoints()
     load_checkpoint(model, str(checkpoint), map_location='cpu', strict=True, logger='silent')
     return model.to(device).eval()
+
+
+class NonFiniteMapsError(UserError, ValueError):
+    """A classifier whose activation maps hold inf or NaN (a diverged training)."""
 
 
 def max_normalise(maps, eps=1e-5):
@@ -116,4 +121,9 @@ def multiscale_maps(model, image, classes, kind='bas', scales=DEFAULT_SCALES, ba
         maps = max_normalise(sum(max_normalise(totals[k]) for k in wanted))
     else:
         maps = max_normalise(totals[kind])
+    if not bool(torch.isfinite(maps).all()):
+        raise NonFiniteMapsError(
+            f'{type(model).__name__} gave {kind!r} maps with inf/NaN values: its outputs '
+            'overflow, so its training has probably diverged (see the loss in the train_cam '
+            'log); retrain with a lower LR or check the pretrained weights.')
     return maps.clamp(min=0).cpu().numpy().astype(np.float32)

@@ -7,6 +7,7 @@ import torchvision
 from stage1_cam.models.backbones import build_backbone
 from wsss_core.torchvision_weights import (WeightsError, load_torchvision_weights,
                                            offline_mobilenet_v2_path)
+from wsss_pipeline.rehearsal import random_v1_state_dict
 
 
 @pytest.fixture(scope='module')
@@ -104,10 +105,9 @@ def test_unknown_backbone_lists_choices():
 
 def _v1_resnet50_state_dict():
     """A ResNet-50 state dict laid out like torchvision's V1 files: no BatchNorm
-    num_batches_tracked buffers (they predate it). Random values."""
-    torch.manual_seed(3)
-    state = torchvision.models.resnet50().state_dict()
-    return {k: v for k, v in state.items() if not k.endswith('num_batches_tracked')}
+    num_batches_tracked buffers (they predate it). Random values: the rehearsal's
+    checkpoints (wsss_pipeline/rehearsal.py), so this also checks that they load."""
+    return random_v1_state_dict('resnet50', seed=3)
 
 
 def test_v1_layout_resnet_without_num_batches_tracked_loads(empty_hub):

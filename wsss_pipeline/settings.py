@@ -130,9 +130,22 @@ def stage1_options(settings, method):
     if settings.get('confident_thresholds', 'auto') == 'auto':
         options.update({'pseudo_label.refine.fg_threshold': 'auto',
                         'pseudo_label.refine.bg_threshold': 'auto'})
-    options.update(settings.get('stage1_cfg_options') or {})
-    options.update(settings.get(f'stage1_cfg_options_{method}') or {})
+    options.update(dotted_options(settings.get('stage1_cfg_options') or {}))
+    options.update(dotted_options(settings.get(f'stage1_cfg_options_{method}') or {}))
     return options or None
+
+
+def dotted_options(options, prefix=''):
+    """``{'a': {'b': 1}}`` -> ``{'a.b': 1}``. ``--cfg-options a.b=1`` nests what a
+    config file writes dotted; merged with ``dict.update`` as nested dicts, a
+    method's options would drop the common ones under the same key."""
+    flat = {}
+    for key, value in options.items():
+        if isinstance(value, dict) and value and '_delete_' not in value:
+            flat.update(dotted_options(value, f'{prefix}{key}.'))
+        else:
+            flat[f'{prefix}{key}'] = value
+    return flat
 
 
 def stage2_options(settings):

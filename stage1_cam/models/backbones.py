@@ -30,9 +30,17 @@ from torch import nn
 from wsss_core.torchvision_weights import limit_mobilenet_stride, load_torchvision_weights
 
 class SplitBackbone(nn.Module):
-    """A backbone cut into ``tap`` and ``later``; see the module docstring."""
+    """A backbone cut into ``tap`` and ``later``; see the module docstring.
 
-    def __init__(self, tap, later, tap_channels, out_channels, output_stride, norm_eval=False):
+    ``norm_eval``: every BatchNorm layer stays in eval mode in training (its
+    ImageNet statistics are used and never updated; its affine weights still
+    train), as IRN's ``FixedBatchNorm``. ``frozen_tap_modules``: the first N
+    modules of ``tap`` get no gradient and stay in eval mode (the ResNet stem
+    and early stages, ``resnet(frozen_stages=...)``).
+    """
+
+    def __init__(self, tap, later, tap_channels, out_channels, output_stride, norm_eval=False,
+                 frozen_tap_modules=0):
         super().__init__()
         self.tap = tap
         self.later = later
@@ -40,6 +48,9 @@ class SplitBackbone(nn.Module):
         self.out_channels = out_channels
         self.output_stride = output_stride
         self.norm_eval = norm_eval
+        self.frozen_tap_modules = frozen_tap_modules
+        for param in self.tap[:frozen_tap_modules].parameters():
+            param.requires_grad_(False)
 
     def forward(self, images):
         return self.later(self.tap(images))
@@ -50,11 +61,30 @@ class SplitBackbone(nn.Module):
             for module in self.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.eval()
+        if mode:
+            # Indexed each time: mmengine's SyncBN conversion replaces the BN modules.
+            for index in range(self.frozen_tap_modules):
+                self.tap[index].eval()
         return self
 
 
-def resnet(depth=50, pretrained=True, norm_eval=False):
-    """ResNet-50/101, BAS-Extension WSSS layout: tap = layer3, layer4 stride 1."""
+# ResNet ``frozen_stages`` -> how many leading modules of its tap
+# (conv1, bn1, relu, maxpool, layer1, layer2, layer3) are frozen.
+RESNET_FROZEN_TAP_MODULES = {-1: 0, 0: 2, 1: 5, 2: 6, 3: 7}
+
+
+def resnet(depth=50, pretrained=True, norm_eval=False, frozen_stages=-1):
+    """ResNet-50/101, BAS-Extension WSSS layout: tap = layer3, layer4 stride 1.
+
+    ``frozen_stages`` (mmseg's meaning): -1 none, 0 the stem (conv1 + bn1),
+    1 also layer1, 2 also layer2, 3 also layer3. IRN's CAM network
+    (``net/resnet50_cam.py``) is ``norm_eval=True, frozen_stages=2``: FixedBatchNorm
+    everywhere, conv1/bn1 without gradient, and a ``.detach()`` after layer2,
+    so that only layer3, layer4 and the classifier train.
+    """
+    if frozen_stages not in RESNET_FROZEN_TAP_MODULES:
+        raise ValueError(f'resnet frozen_stages must be one of '
+                         f'{sorted(RESNET_FROZEN_TAP_MODULES)}, got {frozen_stages!r}')
     arch = f'resnet{depth}'
     network = getattr(torchvision.models, arch)(weights=None)
     load_torchvision_weights(network, arch, pretrained)
@@ -64,7 +94,8 @@ def resnet(depth=50, pretrained=True, norm_eval=False):
     tap = nn.Sequential(network.conv1, network.bn1, network.relu, network.maxpool,
                         network.layer1, network.layer2, network.layer3)
     return SplitBackbone(tap, network.layer4, tap_channels=1024, out_channels=2048,
-                         output_stride=16, norm_eval=norm_eval)
+                         output_stride=16, norm_eval=norm_eval,
+                         frozen_tap_modules=RESNET_FROZEN_TAP_MODULES[frozen_stages])
 
 
 MOBILENET_TAP_BLOCK = 14  # features[:14] end with block 13 (96 channels)

@@ -170,9 +170,16 @@ class BASClassifier(CAMClassifier):
         class_maps = self.classify_features(tap_features)
         return self.bas_losses(tap_features, class_maps, labels)
 
-    def bas_losses(self, tap_features, class_maps, labels):
-        """The four weighted BAS losses from the tap features and F."""
+    def bas_losses(self, tap_features, class_maps, labels, classification_logits=None):
+        """The four weighted BAS losses from the tap features and F.
+
+        ``class_maps`` (F) gives S = GAP(F)[p] of L_bas and the F of L_frg;
+        ``classification_logits`` (default GAP(F)) are scored by L_mcls.
+        BAS+ICL passes the logits of its dropped pass there, and the F of an
+        undropped one, the pass the background branch repeats."""
         logits = class_maps.mean(dim=(2, 3))
+        if classification_logits is None:
+            classification_logits = logits
         foreground_maps = self.classifier_loc(tap_features)
 
         picked = pick_one_class(labels)
@@ -190,7 +197,7 @@ class BASClassifier(CAMClassifier):
         w = self.loss_weights
         cls_loss = CLASSIFICATION_LOSSES[self.cls_loss]
         return {
-            'loss_mcls': w['mcls'] * cls_loss(logits, labels),
+            'loss_mcls': w['mcls'] * cls_loss(classification_logits, labels),
             'loss_frg': w['frg'] * losses.foreground_guidance_loss(guided_logits, picked),
             'loss_bas': w['bas'] * losses.background_suppression_loss(
                 logits[batch, picked], background_logits[batch, picked]),

@@ -212,12 +212,17 @@ class BASICLClassifier(ICLMixin, BASClassifier):
 
     * The generator reads z_tap, the tap-point non-local output before the drop
       (it must see the whole image).
-    * The classification path F (L_mcls, L_frg's F.detach(), the picked logit
-      S of L_bas) is the ICL path with its drops.
+    * L_mcls scores the ICL path with its drops (ICL's classification
+      training), and L_ca / L_fc come from that pass.
     * The background branch re-runs later -> non-local block -> classifier with
       frozen weights on z_tap.detach() * (1 - M_fg), drop layers OFF: it must
       score the background as the classifier sees it at inference, and a
       random drop there would lower S_bg at random and so weaken L_bas.
+    * S of L_bas and the F of L_frg come from the same undropped pass on
+      z_tap (``undropped_class_maps``: the background branch's function with
+      nothing erased, BatchNorm on the batch's statistics as BAS's S), so that
+      S_bg / S measures the erasure alone, not the random drop (with the
+      drops in S, a dropped batch lowered S and raised the ratio).
 
     ``loss_weights``: BAS's mcls, frg, bas, area (1, 0.2, 1, 1.2) plus ICL's
     ca, fc (1, 1).
@@ -249,9 +254,24 @@ class BASICLClassifier(ICLMixin, BASClassifier):
         last, _ = self.run_frozen(self.icl_attention_last, later)
         return self.run_frozen(self.classifier, last)
 
+    def undropped_class_maps(self, tap_features):
+        """F of z_tap with the drops off, for S (L_bas) and L_frg.
+
+        The weights are the current ones, out of the graph, and BatchNorm
+        normalises with the batch's statistics without updating the running
+        ones (the dropped pass does that, once per step). S is a stop-gradient
+        in L_bas and L_frg reads F.detach() (BAS's WSSS code), so nothing of
+        this pass needs a gradient."""
+        with torch.no_grad():
+            later = run_frozen(self.backbone.later, tap_features, 'batch')
+            last, _ = run_frozen(self.icl_attention_last, later, 'batch')
+            return run_frozen(self.classifier, last, 'batch')
+
     def loss(self, images, labels):
         outputs = self.icl_forward(images)
-        result = self.bas_losses(outputs['tap'], outputs['class_maps'], labels)
+        result = self.bas_losses(outputs['tap'], self.undropped_class_maps(outputs['tap']),
+                                 labels,
+                                 classification_logits=outputs['class_maps'].mean(dim=(2, 3)))
         loss_ca, loss_fc = self.icl_losses(outputs)
         result['loss_ca'] = self.loss_weights['ca'] * loss_ca
         result['loss_fc'] = self.loss_weights['fc'] * loss_fc

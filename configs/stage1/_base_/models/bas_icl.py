@@ -1,7 +1,8 @@
 _base_ = ['../pseudo_label.py']
 # BAS + ICL (docs/icl.md): BAS's generator and losses on top of the ICL
 # attention/drop network. L = L_mcls + 0.2 L_frg + L_bas + 1.2 L_ac
-# + 1.0 L_ca + 1.0 L_fc. The background branch runs with the drops off.
+# + 1.0 L_ca + 1.0 L_fc. The background branch, and the S and F of the BAS losses,
+# run with the drops off (one undropped pass; docs/icl.md).
 # Top-level configs set the backbone and num_classes.
 model = dict(
     type='BASICLClassifier',
