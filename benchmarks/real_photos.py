@@ -28,7 +28,7 @@ from wsss_core.io import read_json, write_json
 GENERATOR = REPO.parent / 'shared' / 'benchmarks' / 'make_voc_composites.py'
 PIPELINE = 'configs/pipeline/real_photos.py'
 METHODS = ('cam', 'bas', 'icl', 'bas_icl')
-FIELDS = ('seed_miou', 'fused_seed_miou', 'label_miou', 'label_miou_255_as_bg',
+FIELDS = ('seed_miou', 'fused_seed_miou', 'generator_seed_miou', 'label_miou', 'label_miou_255_as_bg',
           'label_uncertain_share', 'seg_miou', 'seg_miou_ms_flip_crf', 'best_threshold')
 
 
@@ -41,9 +41,10 @@ def make_dataset(out, seed):
     return root
 
 
-def fused_seed_miou(seed_dir, method, data_root, pipeline=PIPELINE):
-    """Seed mIoU of fused maps (norm(norm(bas) + norm(cam))) on the train GT, or None for a
-    method without generator maps. Cached in the method's folder."""
+def map_kind_seed_miou(seed_dir, method, data_root, kind, pipeline=PIPELINE):
+    """Seed mIoU of the method's ``kind`` maps ('fused' = norm(norm(bas) + norm(cam)), 'bas' =
+    generator only) on the train GT, or None for a method that cannot make them. Cached in
+    the method's folder."""
     from wsss_pipeline.settings import load_settings, stage1_config, stage1_options
     from stage1_cam.config import load_stage1_config
     from stage1_cam.config_check import method_class
@@ -51,20 +52,24 @@ def fused_seed_miou(seed_dir, method, data_root, pipeline=PIPELINE):
     from stage1_cam.maps import load_classifier
     from stage1_cam.pseudo_labels import derive_thresholds, source_config
 
-    cache = seed_dir / method / 'fused_seeds.json'
+    cache = seed_dir / method / f'{kind}_seeds.json'
     if cache.is_file():
         return read_json(cache)['seed_miou']
     settings = load_settings(REPO / pipeline, methods=[method], data_root=str(data_root))
     cfg = load_stage1_config(stage1_config(settings, method), data_root=str(data_root),
                              cfg_options=stage1_options(settings, method))
-    if 'fused' not in method_class(cfg).map_kinds:
+    if kind not in method_class(cfg).map_kinds:
         return None
     checkpoint = read_json(seed_dir / method / 'train_cam' / 'step.json')['result']['checkpoint']
     model = load_classifier(cfg, checkpoint)
     source = build_source(source_config(cfg, split='train'))
-    result = derive_thresholds(model, source, 'fused', cfg.pseudo_label.scales, progress=False)
+    result = derive_thresholds(model, source, kind, cfg.pseudo_label.scales, progress=False)
     write_json(cache, result)
     return result['seed_miou']
+
+
+def _percent(value):
+    return None if value is None else round(100 * value, 2)
 
 
 def run_seed(work_dir, seed, methods, workers, pipeline=PIPELINE):
@@ -76,10 +81,12 @@ def run_seed(work_dir, seed, methods, workers, pipeline=PIPELINE):
     rows = {}
     for method in methods:
         entry = results['methods'][method]
-        fused = fused_seed_miou(seed_dir, method, data_root, pipeline)
         rows[method] = {
             'seed_miou': entry['seed_miou'], 'best_threshold': entry['best_threshold'],
-            'fused_seed_miou': None if fused is None else round(100 * fused, 2),
+            'fused_seed_miou': _percent(map_kind_seed_miou(seed_dir, method, data_root, 'fused',
+                                                           pipeline)),
+            'generator_seed_miou': _percent(map_kind_seed_miou(seed_dir, method, data_root,
+                                                               'bas', pipeline)),
             'label_miou': entry['label_miou'],
             'label_miou_255_as_bg': entry['label_miou_255_as_background'],
             'label_uncertain_share': entry['label_uncertain_share'],
@@ -119,12 +126,13 @@ def markdown(table, seeds):
              '(± std over seeds) in % on train (seeds, pseudo-labels) and val (stage 2). '
              'MobileNetV2, 320 px; maps 1.0/0.5/1.5 + flip; confident-region thresholds '
              "'auto'; DeepLabV2-MobileNetV2 200 iterations.", '',
-             '| method | seed mIoU | fused seed mIoU | pseudo-label mIoU | 255 as bg | share of 255 '
-             '| seg. mIoU single-scale | seg. mIoU MS+flip+CRF |',
-             '|---|---|---|---|---|---|---|---|']
+             '| method | seed mIoU | fused seed mIoU | generator seed mIoU | pseudo-label mIoU '
+             '| 255 as bg | share of 255 | seg. mIoU single-scale | seg. mIoU MS+flip+CRF |',
+             '|---|---|---|---|---|---|---|---|---|']
     for method, fields in table.items():
         cells = []
-        for f in ('seed_miou', 'fused_seed_miou', 'label_miou', 'label_miou_255_as_bg',
+        for f in ('seed_miou', 'fused_seed_miou', 'generator_seed_miou', 'label_miou',
+                  'label_miou_255_as_bg',
                   'label_uncertain_share', 'seg_miou', 'seg_miou_ms_flip_crf'):
             mean, std = _mean(fields[f])
             cells.append('-' if mean is None else f'{mean:.1f} ± {std:.1f}')
@@ -163,6 +171,7 @@ def main():
                 'units': '%', 'fields': {
                     'seed_miou': 'best of the seed sweep 0.00-0.95 (map kind of the config)',
                     'fused_seed_miou': 'same for norm(norm(bas)+norm(cam)) maps (BAS methods)',
+                    'generator_seed_miou': 'same for the generator maps alone (BAS methods)',
                     'label_miou': 'CRF pseudo-labels over decided pixels',
                     'label_miou_255_as_bg': 'pseudo-labels with 255 counted as background',
                     'seg_miou': 'DeepLabV2-MobileNetV2 on val, single-scale',
