@@ -13,6 +13,7 @@
 # the full 40,137 images every 10k iterations would cost more GPU time than the
 # training between. tools/test_seg.py (the pipeline's test_seg step) scores
 # the full split: test_dataloader has no subset.
+_base_ = ['./tta.py']  # the test-time scales and mmseg tta_pipeline, shared
 dataset_type = 'COCOObjectLabelDirDataset'
 data_root = 'data/coco'
 prepared_root = data_root + '_wsss'
@@ -71,16 +72,5 @@ test_dataloader = dict(
         split=prepared_root + '/val2014.txt',
         test_mode=True,
         pipeline=test_pipeline))
-# tools/test_seg.py --ms: softmax averaged over these scales; --tta: the same
-# with flips, as mmseg's tta_pipeline (original-size GT, loaded after the views).
-tta_scales = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale_factor=s, keep_ratio=True) for s in tta_scales],
-        [dict(type='RandomFlip', prob=0.0, direction='horizontal'),
-         dict(type='RandomFlip', prob=1.0, direction='horizontal')],
-        [dict(type='LoadAnnotations')],
-        [dict(type='PackSegInputs')]])]
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

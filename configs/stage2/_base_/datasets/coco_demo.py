@@ -2,6 +2,7 @@
 # tools/prepare_coco.py --coco-root data/coco_demo --out data/coco_demo_wsss
 # --gt-splits train2014 val2014) as COCO-object (background + 80 classes, 6 of
 # them drawn): the COCO dataset wiring at demo size, on a CPU.
+_base_ = ['./tta.py']  # the test-time scales and mmseg tta_pipeline, shared
 dataset_type = 'COCOObjectLabelDirDataset'
 data_root = 'data/coco_demo'
 prepared_root = data_root + '_wsss'
@@ -44,16 +45,5 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-# tools/test_seg.py --ms: softmax averaged over these scales; --tta: the same
-# with flips, as mmseg's tta_pipeline (original-size GT, loaded after the views).
-tta_scales = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale_factor=s, keep_ratio=True) for s in tta_scales],
-        [dict(type='RandomFlip', prob=0.0, direction='horizontal'),
-         dict(type='RandomFlip', prob=1.0, direction='horizontal')],
-        [dict(type='LoadAnnotations')],
-        [dict(type='PackSegInputs')]])]
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

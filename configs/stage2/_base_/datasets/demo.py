@@ -1,6 +1,7 @@
 # The generated demo dataset (tools/prepare_demo_data.py --out data/demo):
 # 128x128 images, background + 6 classes. Train on stage 1's demo
 # pseudo-labels (train split), evaluate on the demo val GT.
+_base_ = ['./tta.py']  # the test-time scales and mmseg tta_pipeline, shared
 dataset_type = 'DemoLabelDirDataset'
 data_root = 'data/demo'
 pseudo_label_dir = 'work_dirs/pseudo_labels/demo'
@@ -42,16 +43,5 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-# tools/test_seg.py --ms: softmax averaged over these scales; --tta: the same
-# with flips, as mmseg's tta_pipeline (original-size GT, loaded after the views).
-tta_scales = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale_factor=s, keep_ratio=True) for s in tta_scales],
-        [dict(type='RandomFlip', prob=0.0, direction='horizontal'),
-         dict(type='RandomFlip', prob=1.0, direction='horizontal')],
-        [dict(type='LoadAnnotations')],
-        [dict(type='PackSegInputs')]])]
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

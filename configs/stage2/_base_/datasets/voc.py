@@ -12,6 +12,7 @@
 # (Before 2026-12 the configs drew a continuous factor in [0.5, 2.0]
 # (stage2_seg's RandomRescale, still registered); the real-photo config keeps it.)
 # Evaluation on the whole image at its original size.
+_base_ = ['./tta.py']  # the test-time scales and mmseg tta_pipeline, shared
 dataset_type = 'LabelDirDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 pseudo_label_dir = 'work_dirs/pseudo_labels/voc_train_aug'
@@ -56,16 +57,5 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-# tools/test_seg.py --ms: softmax averaged over these scales; --tta: the same
-# with flips, as mmseg's tta_pipeline (original-size GT, loaded after the views).
-tta_scales = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale_factor=s, keep_ratio=True) for s in tta_scales],
-        [dict(type='RandomFlip', prob=0.0, direction='horizontal'),
-         dict(type='RandomFlip', prob=1.0, direction='horizontal')],
-        [dict(type='LoadAnnotations')],
-        [dict(type='PackSegInputs')]])]
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
