@@ -73,8 +73,9 @@ def copy_later_stage(model, freeze):
     return later, classifier
 
 
-def deepcopy_class_maps(model, erased, freeze):
-    """The background branch through fresh copies: ``freeze=False`` is the
+def deepcopy_class_maps(model, erased, norm, freeze):
+    """The background branch through fresh copies in train mode (the
+    reference: ``norm`` is always 'batch' here): ``freeze=False`` is the
     reference (parameters left requiring grad, not in the optimizer, so never
     updated); ``freeze=True`` switches them off (no weight gradients)."""
     later, classifier = copy_later_stage(model, freeze)
@@ -114,6 +115,7 @@ def build(backbone, variant, device, seed=0):
     torch.manual_seed(seed)
     model = build_model(model_cfg)
     if variant in ('bas_deepcopy', 'bas_deepcopy_frozen'):
+        model.background_norm = 'batch'  # the reference's pass: the erased batch alone
         model.frozen_class_maps = functools.partial(
             deepcopy_class_maps, model, freeze=variant == 'bas_deepcopy_frozen')
     model.to(device).train()

@@ -18,12 +18,37 @@ REPO = Path(__file__).resolve().parents[1]
 import numpy as np
 
 from stage1_cam.datasets.demo import generate_demo_dataset, is_demo_folder
-from wsss_core.io import write_json
+from wsss_core.io import read_json, write_json
 
 CONFIGS = {'cam': 'configs/stage1/cam_mobilenetv2_demo.py',
            'icl': 'configs/stage1/icl_mobilenetv2_demo.py',
            'bas': 'configs/stage1/bas_mobilenetv2_demo.py',
            'bas_icl': 'configs/stage1/bas_icl_mobilenetv2_demo.py'}
+
+
+MAP_KINDS = ('bas', 'cam', 'fused')
+
+
+def map_kind_seed_miou(config, checkpoint, data_root, split, kind, cache):
+    """Best seed mIoU of the checkpoint's ``kind`` maps ('bas' = the generator alone,
+    'cam' = its CAM head, 'fused'), the same sweep as the default maps; None for a
+    method without that kind. Cached in ``cache``."""
+    from stage1_cam.config import load_stage1_config
+    from stage1_cam.config_check import method_class
+    from stage1_cam.datasets.classification import build_source
+    from stage1_cam.maps import load_classifier
+    from stage1_cam.pseudo_labels import derive_thresholds, source_config
+
+    if cache.is_file():
+        return read_json(cache)['seed_miou']
+    cfg = load_stage1_config(config, data_root=str(data_root))
+    if kind not in method_class(cfg).map_kinds:
+        return None
+    model = load_classifier(cfg, str(checkpoint))
+    source = build_source(source_config(cfg, split=split))
+    result = derive_thresholds(model, source, kind, cfg.pseudo_label.scales, progress=False)
+    write_json(cache, result)
+    return result['seed_miou']
 
 
 def run_method(method, data_root, work_dir, workers, split):
@@ -54,7 +79,13 @@ def run_method(method, data_root, work_dir, workers, split):
     seeds = evaluate_seed_dir(method_dir / 'pseudo' / 'cams', source,
                               thresholds=np.round(np.arange(0.0, 0.951, 0.01), 2), progress=False)
     labels = evaluate_label_dir(method_dir / 'pseudo' / 'labels', source, progress=False)
-    return {'method': method, 'config': CONFIGS[method], 'split': split,
+    manifest = read_json(method_dir / 'pseudo' / 'manifest.json')
+    return {'map_kind': manifest['map_kind'],
+            'thresholds': [manifest['refine']['fg_threshold'], manifest['refine']['bg_threshold']],
+            'seed_miou_by_map_kind': {
+                kind: map_kind_seed_miou(config, checkpoint, data_root, split, kind,
+                                         method_dir / f'{kind}_seeds.json')
+                for kind in MAP_KINDS},'method': method, 'config': CONFIGS[method], 'split': split,
             'num_images': seeds['num_images'], 'seed_miou': seeds['best_miou'],
             'best_threshold': seeds['best_threshold'], 'seed_iou': seeds['best']['iou'],
             'label_miou': labels['miou'], 'label_uncertain_share': labels['uncertain_share'],
@@ -66,12 +97,23 @@ def markdown(rows, meta):
     lines = [f'Demo benchmark ({meta["num_train"]} train images, seed {meta["seed"]}), '
              f'evaluated on the `{rows[0]["split"]}` split (its GT); maps: multi-scale (1.0, 0.5, '
              '1.5, 2.0) + flip, no CRF; seed = argmax with a background threshold swept over '
-             '0.00-0.95; pseudo-labels: confident regions with dense CRF (thresholds: '
-             'fg/bg 0.30/0.05 for CAM-type maps, 0.75/0.50 for BAS maps); 255 = uncertain.', '',
-             '| method | seed mIoU | best threshold | pseudo-label mIoU | share of 255 | '
-             'pseudo-label mIoU (255 as bg) |', '|---|---|---|---|---|---|']
+             '0.00-0.95 on the method\'s pseudo-label maps (`map kind`), and for the BAS methods '
+             'also on the generator maps alone and the CAM head; pseudo-labels: confident regions '
+             'with dense CRF at the thresholds shown (the config\'s, \'auto\' resolved); '
+             '255 = uncertain.', '',
+             '| method | map kind | seed mIoU | best threshold | generator seed | CAM-head seed | '
+             'fg/bg thresholds | pseudo-label mIoU | share of 255 | '
+             'pseudo-label mIoU (255 as bg) |', '|---|---|---|---|---|---|---|---|---|---|']
+
+    def kind(r, k):
+        value = r.get('seed_miou_by_map_kind', {}).get(k)
+        return '-' if value is None or r.get('map_kind') == 'cam' else f'{100 * value:.2f}'
+
     for r in rows:
-        lines.append(f'| {r["method"]} | {100 * r["seed_miou"]:.2f} | {r["best_threshold"]:.2f} | '
+        fg, bg = r.get('thresholds', ('?', '?'))
+        lines.append(f'| {r["method"]} | {r.get("map_kind", "?")} | {100 * r["seed_miou"]:.2f} | '
+                     f'{r["best_threshold"]:.2f} | {kind(r, "bas")} | {kind(r, "cam")} | '
+                     f'{fg}/{bg} | '
                      f'{100 * r["label_miou"]:.2f} | {100 * r["label_uncertain_share"]:.2f}% | '
                      f'{100 * r["label_miou_255_as_bg"]:.2f} |')
     return '\n'.join(lines) + '\n'

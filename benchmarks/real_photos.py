@@ -93,7 +93,10 @@ def run_seed(work_dir, seed, methods, workers, pipeline=PIPELINE):
             'seg_miou': entry['seg_miou']['single-scale'],
             'seg_miou_ms_flip_crf': entry['seg_miou']['MS+flip+CRF'],
             'seconds': entry['timings']['total_seconds']}
-    write_json(seed_dir / 'benchmark_rows.json', rows)
+    # Methods may be run in separate calls on the same seed: keep the others' rows.
+    rows_file = seed_dir / 'benchmark_rows.json'
+    rows = {**(read_json(rows_file) if rows_file.is_file() else {}), **rows}
+    write_json(rows_file, rows)
     return rows
 
 

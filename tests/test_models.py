@@ -163,44 +163,75 @@ def test_picked_logit_gets_no_gradient_from_bas_loss():
     assert captured['F'].grad is None
 
 
-@pytest.mark.parametrize('norm', ['batch', 'running'])
+def deepcopy_background(model, tap, foreground, norm):
+    """S_bg's map the slow, obvious way: fresh copies of the later stage and
+    classifier, in train mode ('batch': the reference's copy; 'pooled': the
+    same copy run on clean and erased together, erased half kept) or in eval
+    mode ('running')."""
+    erased = tap * (1 - foreground)
+    later, classifier = copy.deepcopy(model.backbone.later), copy.deepcopy(model.classifier)
+    if norm == 'running':
+        later.eval()
+    if norm == 'pooled':
+        return classifier(later(torch.cat([tap, erased])))[tap.shape[0]:]
+    return classifier(later(erased))
+
+
+@pytest.mark.parametrize('norm', ['pooled', 'batch', 'running'])
 def test_frozen_branch_equals_a_deepcopy_and_keeps_running_stats(norm):
-    """'batch': the reference's copy in train mode; 'running': the same copy in
-    eval mode. Either way the model's running statistics stay as they were and
-    its layers are back in training mode afterwards."""
+    """Each background norm computes what copies of the later stage compute
+    (deepcopy_background). Either way the model's running statistics stay as
+    they were and its layers are back in training mode afterwards."""
     model = small_bas().train()
     model.background_norm = norm
     images, _ = batch()
     tap = model.backbone.tap(images).detach()
     fg = torch.rand(2, 1, *tap.shape[-2:])
-    erased = tap * (1 - fg)
     running_before = {n: b.clone() for n, b in model.backbone.later.named_buffers()}
     ours = model.background_class_maps(tap, fg)
-    later, classifier = copy.deepcopy(model.backbone.later), copy.deepcopy(model.classifier)
-    if norm == 'running':
-        later.eval()
-    reference = classifier(later(erased))
-    torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5)
+    assert ours.shape[0] == tap.shape[0]
+    torch.testing.assert_close(ours, deepcopy_background(model, tap, fg, norm),
+                               rtol=1e-4, atol=1e-5)
     for name, buffer in model.backbone.later.named_buffers():
         assert torch.equal(buffer, running_before[name]), name
     assert all(m.training for m in model.modules())
 
 
-def test_running_norm_background_falls_with_the_erased_share_where_batch_norm_does_not():
+def test_pooled_and_running_background_follow_the_erasure_where_batch_norm_does_not():
     """The cause of BAS's collapse on photographs: with the erased batch's own
     BatchNorm statistics, scaling the features down (a map covering more) is
-    divided out again, so S_bg cannot fall; with running statistics it does."""
+    divided out again, so F_bg is as far from 'everything erased' at 90%
+    coverage as at none; with statistics that include clean features
+    ('pooled', the default) or running ones it comes closer the more the map
+    covers."""
     model = small_bas().train()
     images, _ = batch()
     tap = model.backbone.tap(images).detach()
-    scores = {}
-    for norm in ('batch', 'running'):
+    coverages = (0.0, 0.5, 0.9, 0.99)
+
+    def distances_to_all_erased(norm):
         model.background_norm = norm
-        scores[norm] = [model.background_class_maps(tap, torch.full((2, 1, *tap.shape[-2:]), m))
-                        for m in (0.0, 0.9)]
-    torch.testing.assert_close(scores['batch'][0], scores['batch'][1], rtol=1e-3, atol=1e-3)
-    kept, erased = scores['running']
-    assert (erased - erased.mean()).abs().mean() < 0.5 * (kept - kept.mean()).abs().mean()
+        everything = model.background_class_maps(tap, torch.ones(2, 1, *tap.shape[-2:]))
+        return [float((model.background_class_maps(tap, torch.full_like(tap[:, :1], m))
+                       - everything).abs().mean()) for m in coverages]
+
+    batch_distances = distances_to_all_erased('batch')
+    assert max(batch_distances) - min(batch_distances) < 1e-3 * max(batch_distances)
+    for norm in ('pooled', 'running'):
+        distances = distances_to_all_erased(norm)
+        assert all(a > b for a, b in zip(distances, distances[1:])), (norm, distances)
+        assert distances[2] < 0.5 * distances[0], (norm, distances)
+    # pooled with nothing erased is the clean batch's own batch-statistics pass
+    model.background_norm = 'pooled'
+    torch.testing.assert_close(model.background_class_maps(tap, torch.zeros_like(tap[:, :1])),
+                               deepcopy_background(model, tap, 0.0, 'batch'),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_unknown_background_norm_is_rejected():
+    with pytest.raises(ValueError, match="'pooled', 'running', 'batch'"):
+        BASClassifier(backbone=dict(type='mobilenet_v2', pretrained=False),
+                      num_classes=NUM_CLASSES, background_norm='eval')
 
 
 def test_bfloat16_background_branch_is_close_to_float32_and_as_isolated():
@@ -246,8 +277,7 @@ def test_background_dtype_auto_follows_the_hardware(monkeypatch):
     images, _ = batch()
     tap = model.backbone.tap(images).detach()
     fg = torch.rand(2, 1, *tap.shape[-2:])
-    reference = copy.deepcopy(model.classifier)(copy.deepcopy(model.backbone.later).eval()(
-        tap * (1 - fg)))
+    reference = deepcopy_background(model, tap, fg, model.background_norm)
     torch.testing.assert_close(model.background_class_maps(tap, fg), reference,
                                rtol=1e-4, atol=1e-5)
 

@@ -91,7 +91,7 @@ def test_resnet_recipes_ask_for_sync_bn(name):
     assert load_config(str(CONFIGS / f'{name}.py')).sync_bn == 'torch'  # read by the Runner
 
 
-@pytest.mark.parametrize('background_norm', ['running', 'batch'])
+@pytest.mark.parametrize('background_norm', ['pooled', 'running', 'batch'])
 def test_sync_bn_conversion_covers_the_background_branch_and_keeps_bas_losses(background_norm):
     """What mmengine's Runner does under --launcher pytorch with sync_bn='torch'
     (convert_sync_batchnorm) turns every BatchNorm into SyncBatchNorm, the later

@@ -18,10 +18,10 @@ of the graph for that pass (``run_frozen``), so L_bas trains only the generator 
 through the generator's input, the tap layers). The reference deep-copies the
 later stage every step; calling it with detached weights computes the same
 thing without the copy. Its BatchNorm layers normalise the erased features with
-their running statistics by default (``background_norm='running'``; the
-reference's copy in train mode used the erased batch's own statistics,
-``'batch'``, which divides out the erasure: see the class docstring), and
-their running statistics are left untouched either way.
+the statistics of the clean and the erased batch pooled
+(``background_norm='pooled'``, see the class docstring; the reference's copy
+in train mode used the erased batch's own, ``'batch'``, which divides the
+erasure out again), and their running statistics are left untouched.
 """
 from contextlib import contextmanager
 
@@ -43,7 +43,9 @@ def pick_one_class(labels):
     return torch.multinomial(labels.float(), 1).squeeze(1)
 
 
-BACKGROUND_NORMS = ('running', 'batch')
+BACKGROUND_NORMS = ('pooled', 'running', 'batch')
+# How ``frozen`` itself normalises: 'pooled' is a 'batch' pass over a larger batch.
+FROZEN_NORMS = ('running', 'batch')
 
 
 @contextmanager
@@ -57,8 +59,8 @@ def frozen(module, norm='batch'):
     'batch' with the statistics of the batch passed (the reference's copy in
     train mode), 'running' with their running statistics (as at inference).
     """
-    if norm not in BACKGROUND_NORMS:
-        raise ValueError(f'unknown background norm {norm!r}; choose one of {BACKGROUND_NORMS}')
+    if norm not in FROZEN_NORMS:
+        raise ValueError(f'unknown frozen-pass norm {norm!r}; choose one of {FROZEN_NORMS}')
     params = [p for p in module.parameters() if p.requires_grad]
     norms = [m for m in module.modules()
              if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training]
@@ -105,12 +107,25 @@ class BASClassifier(CAMClassifier):
     (default), 'bfloat16' or 'auto' (bfloat16 where the hardware has it; see
     ``precision.py``).
     ``background_norm``: how the frozen later stage's BatchNorm layers
-    normalise the erased features: 'running' (default: their running
-    statistics, as at inference) or 'batch' (the erased batch's own
-    statistics, as the reference's deep copy in train mode does). With
-    'batch' the normalisation divides out how much of the features the map
-    removed, so S_bg stays near S whatever the map covers (README, "BAS as
-    implemented").
+    normalise the erased features (training only; at inference there is no
+    background branch):
+
+    - 'pooled' (default): the statistics of the clean and the erased batch
+      together. The frozen stage runs once on cat([tap, erased]) and the
+      erased half is kept. The erasure is measured against the clean
+      features of the same step, so S_bg falls as the map covers the
+      object, and the scale stays that of the current weights.
+    - 'running': the running statistics (as at inference). They lag the
+      weights and know nothing of erasure; once the most discriminative
+      part is covered the picked logit of the erased batch is ~0, L_bas
+      (a ratio of ReLU'd logits) is ~0 and the map stops growing (seen on
+      the demo).
+    - 'batch': the erased batch's own statistics, as the reference's deep
+      copy in train mode. The normalisation divides out how much of the
+      features the map removed, so S_bg stays near S whatever the map
+      covers; on photographs the maps lit the background.
+
+    README, "BAS as implemented", has the measurements.
     ``generator_bias``: the generator's 3x3 conv gets a bias (default
     False, as the reference). A tap of signed, zero-centred features (the
     linear bottleneck of MobileNetV2) leaves a bias-free generator no way to
@@ -123,7 +138,7 @@ class BASClassifier(CAMClassifier):
     DEFAULT_WEIGHTS = {'mcls': 1.0, 'frg': 0.2, 'bas': 1.0, 'area': 1.2}
 
     def __init__(self, backbone, num_classes, cls_loss='multilabel_softmax', loss_weights=None,
-                 frg_detach=True, background_dtype='float32', background_norm='running',
+                 frg_detach=True, background_dtype='float32', background_norm='pooled',
                  generator_bias=False, data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, num_classes, cls_loss=cls_loss,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -153,17 +168,20 @@ class BASClassifier(CAMClassifier):
 
     def background_class_maps(self, tap_features, foreground_map):
         """F_bg from the background only, in ``background_dtype`` precision."""
-        erased = tap_features.detach() * (1.0 - foreground_map)
+        clean = tap_features.detach()
+        erased = clean * (1.0 - foreground_map)
         with background_precision(self.background_dtype, erased.device):
-            return self.frozen_class_maps(erased).float()
+            if self.background_norm != 'pooled':
+                return self.frozen_class_maps(erased, self.background_norm).float()
+            # One batch-statistics pass over both halves: each BatchNorm layer
+            # normalises the erased features with the statistics of clean and
+            # erased together; only the erased half is used.
+            pooled = self.frozen_class_maps(torch.cat([clean, erased]), 'batch')
+            return pooled[clean.shape[0]:].float()
 
-    def frozen_class_maps(self, erased):
-        """classifier(later(erased)) through the frozen later stage."""
-        return self.run_frozen(self.classifier, self.run_frozen(self.backbone.later, erased))
-
-    def run_frozen(self, module, inputs):
-        """``run_frozen`` with this model's ``background_norm``."""
-        return run_frozen(module, inputs, self.background_norm)
+    def frozen_class_maps(self, inputs, norm):
+        """classifier(later(inputs)) through the frozen later stage."""
+        return run_frozen(self.classifier, run_frozen(self.backbone.later, inputs, norm), norm)
 
     def loss(self, images, labels):
         tap_features = self.backbone.tap(images)

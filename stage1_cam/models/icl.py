@@ -234,7 +234,7 @@ class BASICLClassifier(ICLMixin, BASClassifier):
 
     def __init__(self, backbone, num_classes, cls_loss='multilabel_softmax', loss_weights=None,
                  attention=None, drop=None, contrastive=None, background_dtype='float32',
-                 background_norm='running', generator_bias=False, data_preprocessor=None,
+                 background_norm='pooled', generator_bias=False, data_preprocessor=None,
                  init_cfg=None):
         super().__init__(backbone, num_classes, cls_loss=cls_loss, loss_weights=loss_weights,
                          background_dtype=background_dtype, background_norm=background_norm,
@@ -247,12 +247,12 @@ class BASICLClassifier(ICLMixin, BASClassifier):
         last, _ = self.icl_attention_last(self.backbone.later(tap_features))
         return self.classifier(last)
 
-    def frozen_class_maps(self, erased):
+    def frozen_class_maps(self, inputs, norm):
         """F_bg through the frozen later stage, non-local block and
         classifier (no drop)."""
-        later = self.run_frozen(self.backbone.later, erased)
-        last, _ = self.run_frozen(self.icl_attention_last, later)
-        return self.run_frozen(self.classifier, last)
+        later = run_frozen(self.backbone.later, inputs, norm)
+        last, _ = run_frozen(self.icl_attention_last, later, norm)
+        return run_frozen(self.classifier, last, norm)
 
     def undropped_class_maps(self, tap_features):
         """F of z_tap with the drops off, for S (L_bas) and L_frg.

@@ -10,7 +10,7 @@ model = dict(
     num_classes=20,
     cls_loss='multilabel_softmax',
     loss_weights=dict(mcls=1.0, frg=0.2, bas=1.0, area=1.2, ca=1.0, fc=1.0),
-    background_norm='running',  # as models/bas.py
+    background_norm='pooled',  # as models/bas.py
     attention=dict(reduction=2, subsample=True),
     drop=dict(drop_rate=0.75, gamma=0.9, beta=0.1, per_sample=False, importance='sigmoid'),
     contrastive=dict(margin=0.5, points=['tap', 'last']),
