@@ -260,6 +260,28 @@ def test_edited_option_redoes_the_step_and_the_later_ones(finished_run, capsys):
     assert train['result']['resumed'] is False
 
 
+def test_a_pseudo_label_option_leaves_the_training_current(tmp_path):
+    """A confident-region threshold given as a pipeline option (stage1_cfg_options_bas)
+    changes what make_pseudo_labels and the steps after it read, never train_cam's
+    inputs: the classifier is not retrained for it."""
+    from wsss_pipeline.steps import Context
+
+    def fingerprints(options):
+        settings = load_settings(CONFIG, methods=['bas'], data_root=str(tmp_path / 'demo'),
+                                 cfg_options={**TINY, **options})
+        book = Context(settings, tmp_path / 'work', 1).book
+        return {step: book.expected(step, 'bas')[0] for step in PER_METHOD}
+
+    plain = fingerprints({})
+    edited = fingerprints({'stage1_cfg_options_bas': {
+        'pseudo_label.refine.fg_threshold': 0.75, 'pseudo_label.refine.bg_threshold': 0.5}})
+    assert edited['train_cam'] == plain['train_cam']
+    for step in PER_METHOD[1:]:
+        assert edited[step] != plain[step], step
+    retrained = fingerprints({'stage1_cfg_options_bas': {'optim_wrapper.optimizer.lr': 0.005}})
+    assert retrained['train_cam'] != plain['train_cam']
+
+
 def test_changes_are_described_key_by_key():
     from wsss_pipeline.bookkeeping import dependents, describe_changes, flatten
     old = flatten({'config': {'optim_wrapper': {'optimizer': {'lr': 0.001}},

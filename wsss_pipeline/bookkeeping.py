@@ -162,8 +162,12 @@ class StepBook:
             config, options = self._stage1(method), stage1_options(settings, method)
         else:
             config, options = self._stage2(), stage2_options(settings)
-        config = {k: v for k, v in config.items() if k not in UNREAD_KEYS.get(step, ())}
-        inputs = {'config': config, 'options': as_plain(options or {})}
+        unread = UNREAD_KEYS.get(step, ())
+        config = {k: v for k, v in config.items() if k not in unread}
+        # The options are in the config already; those under an unread key are left
+        # out here too (a pseudo_label.* option must not retrain stage 1).
+        options = {k: v for k, v in (options or {}).items() if k.split('.')[0] not in unread}
+        inputs = {'config': config, 'options': as_plain(options)}
         if step == 'make_pseudo_labels':
             inputs.update(label_split=settings.get('label_split'), eval_split=self.ctx.eval_split)
         elif step == 'eval_labels':
