@@ -101,20 +101,23 @@ def run_seed(work_dir, seed, methods, workers, pipeline=PIPELINE):
 
 
 def collect(work_dir, seeds, methods):
-    """{'methods': {method: {field: [one value per seed]}}} from the seeds' rows."""
-    table = {m: {f: [] for f in FIELDS} for m in methods}
+    """{method: {field: [one value per seed], 'dataset_seeds': [...]}} from the seeds' rows;
+    a method counts the seeds whose rows hold it (methods may be run on different seeds)."""
+    table = {m: {**{f: [] for f in FIELDS}, 'dataset_seeds': []} for m in methods}
     done = []
     for seed in seeds:
         path = work_dir / f'seed{seed}' / 'benchmark_rows.json'
         if not path.is_file():
             continue
         rows = read_json(path)
-        if not all(m in rows for m in methods):
-            continue
-        done.append(seed)
         for m in methods:
+            if m not in rows:
+                continue
+            table[m]['dataset_seeds'].append(seed)
             for f in FIELDS:
                 table[m][f].append(rows[m].get(f))
+        if any(m in rows for m in methods):
+            done.append(seed)
     return table, done
 
 
@@ -129,9 +132,10 @@ def markdown(table, seeds):
              '(± std over seeds) in % on train (seeds, pseudo-labels) and val (stage 2). '
              'MobileNetV2, 320 px; maps 1.0/0.5/1.5 + flip; confident-region thresholds '
              "'auto'; DeepLabV2-MobileNetV2 200 iterations.", '',
-             '| method | seed mIoU | fused seed mIoU | generator seed mIoU | pseudo-label mIoU '
-             '| 255 as bg | share of 255 | seg. mIoU single-scale | seg. mIoU MS+flip+CRF |',
-             '|---|---|---|---|---|---|---|---|---|']
+             '| method | dataset seeds | seed mIoU | fused seed mIoU | generator seed mIoU | '
+             'pseudo-label mIoU | 255 as bg | share of 255 | seg. mIoU single-scale | '
+             'seg. mIoU MS+flip+CRF |',
+             '|---|---|---|---|---|---|---|---|---|---|']
     for method, fields in table.items():
         cells = []
         for f in ('seed_miou', 'fused_seed_miou', 'generator_seed_miou', 'label_miou',
@@ -139,7 +143,10 @@ def markdown(table, seeds):
                   'label_uncertain_share', 'seg_miou', 'seg_miou_ms_flip_crf'):
             mean, std = _mean(fields[f])
             cells.append('-' if mean is None else f'{mean:.1f} ± {std:.1f}')
-        lines.append(f'| {titles.get(method, method)} | ' + ' | '.join(cells) + ' |')
+        if not fields['dataset_seeds']:
+            continue
+        seeds_run = ','.join(str(seed) for seed in fields['dataset_seeds'])
+        lines.append(f'| {titles.get(method, method)} | {seeds_run} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
 
 
@@ -155,6 +162,8 @@ def main():
     parser.add_argument('--summary-only', action='store_true',
                         help='rebuild the JSON and table from the finished seeds only')
     parser.add_argument('--out', default=str(REPO / 'benchmarks' / 'results' / 'real_photos'))
+    parser.add_argument('--notes', default=None,
+                        help='free text kept in the JSON (settings.notes): how rows were made')
     args = parser.parse_args()
     if not GENERATOR.is_file():
         print(f'skipped: {GENERATOR} not found (the real-photo benchmark needs ../shared).')
@@ -181,6 +190,8 @@ def main():
                     'seg_miou_ms_flip_crf': 'same, scales 0.75/1.0/1.5 + flip + CRF'},
                 'measured': time.strftime('%Y-%m-%d'),
                 'seconds_this_run': round(time.perf_counter() - started)}
+    if args.notes:
+        settings['notes'] = args.notes
     write_json(args.out + '.json', {'methods': table, 'settings': settings})
     text = markdown(table, done)
     Path(args.out + '.md').write_text(text)
