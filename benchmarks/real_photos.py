@@ -60,6 +60,9 @@ def map_kind_seed_miou(seed_dir, method, data_root, kind, pipeline=PIPELINE):
                              cfg_options=stage1_options(settings, method))
     if kind not in method_class(cfg).map_kinds:
         return None
+    if kind == cfg.pseudo_label.get('map_kind'):
+        # the pipeline's own sweep scored these maps already
+        return read_json(seed_dir / method / 'eval_labels' / 'step.json')['result']['seed_miou']
     checkpoint = read_json(seed_dir / method / 'train_cam' / 'step.json')['result']['checkpoint']
     model = load_classifier(cfg, checkpoint)
     source = build_source(source_config(cfg, split='train'))
