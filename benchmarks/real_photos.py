@@ -75,12 +75,17 @@ def _percent(value):
     return None if value is None else round(100 * value, 2)
 
 
-def run_seed(work_dir, seed, methods, workers, pipeline=PIPELINE):
+def run_seed(work_dir, seed, methods, workers, pipeline=PIPELINE, rows_only=False):
+    """Run the pipeline on dataset seed ``seed`` (or, ``rows_only``, read the
+    results.json of a finished run) and write the seed's benchmark rows."""
     from wsss_pipeline.run import run_pipeline
     data_root = make_dataset(work_dir / f'data_seed{seed}', seed)
     seed_dir = work_dir / f'seed{seed}'
-    results = run_pipeline(str(REPO / pipeline), str(seed_dir), methods=methods,
-                           data_root=str(data_root), workers=workers)
+    if rows_only:
+        results = read_json(seed_dir / 'results.json')
+    else:
+        results = run_pipeline(str(REPO / pipeline), str(seed_dir), methods=methods,
+                               data_root=str(data_root), workers=workers)
     rows = {}
     for method in methods:
         entry = results['methods'][method]
@@ -165,6 +170,8 @@ def main():
     parser.add_argument('--summary-only', action='store_true',
                         help='rebuild the JSON and table from the finished seeds only')
     parser.add_argument('--out', default=str(REPO / 'benchmarks' / 'results' / 'real_photos'))
+    parser.add_argument('--rows-from-results', action='store_true',
+                        help="make each seed's rows from its finished results.json (no pipeline run)")
     parser.add_argument('--notes', default=None,
                         help='free text kept in the JSON (settings.notes): how rows were made')
     args = parser.parse_args()
@@ -180,7 +187,8 @@ def main():
     started = time.perf_counter()
     if not args.summary_only:
         for seed in seeds:
-            run_seed(work_dir, seed, methods, args.workers, args.pipeline)
+            run_seed(work_dir, seed, methods, args.workers, args.pipeline,
+                     rows_only=args.rows_from_results)
     table, done = collect(work_dir, seeds, methods)
     settings = {'pipeline_config': str(args.pipeline), 'dataset_seeds': done, 'generator': str(GENERATOR.name),
                 'units': '%', 'fields': {
