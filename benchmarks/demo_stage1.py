@@ -87,7 +87,8 @@ def run_method(method, data_root, work_dir, workers, split):
                 kind: seeds['best_miou'] if kind == manifest['map_kind'] else
                 map_kind_seed_miou(config, checkpoint, data_root, split, kind,
                                    method_dir / f'{kind}_seeds.json')
-                for kind in MAP_KINDS},'method': method, 'config': CONFIGS[method], 'split': split,
+                for kind in MAP_KINDS},
+            'method': method, 'config': CONFIGS[method], 'split': split,
             'num_images': seeds['num_images'], 'seed_miou': seeds['best_miou'],
             'best_threshold': seeds['best_threshold'], 'seed_iou': seeds['best']['iou'],
             'label_miou': labels['miou'], 'label_uncertain_share': labels['uncertain_share'],
