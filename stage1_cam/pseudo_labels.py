@@ -48,7 +48,7 @@ from .datasets.classification import build_source
 from .maps import DEFAULT_SCALES, load_classifier, multiscale_maps
 from .refine import DEFAULT_REFINE_CFG, make_pseudo_label
 from .evaluation import threshold_sweep
-from .thresholds import PeakHistogram, resolve_refine, wants_auto
+from .thresholds import DEFAULT_SEED_BAND, PeakHistogram, resolve_refine, wants_auto
 
 logger = logging.getLogger(__name__)
 
@@ -376,8 +376,9 @@ def derive_thresholds(model, source, map_kind, scales, thresholds=None, progress
     One pass over the images (at most ``max_images``, evenly spaced over the
     split): the seed sweep over those with ground truth, and the histogram of
     peak map values over all of them (Otsu's threshold, the rule for data
-    without ground truth). Returns a dict with ``seed_threshold`` and how it
-    was found.
+    without ground truth). Returns a dict with ``seed_threshold``, how it
+    was found and, with ground truth, the ``sweep`` curve (``thresholds``,
+    ``miou``) that places the background threshold.
     """
     if thresholds is None:
         thresholds = np.round(np.arange(0.0, 0.951, 0.01), 2)
@@ -416,8 +417,11 @@ def derive_thresholds(model, source, map_kind, scales, thresholds=None, progress
     common = {'otsu_threshold': otsu, 'num_images': len(ids) - len(skipped),
               'num_skipped': len(skipped), 'split': getattr(source, 'split', None)}
     if with_gt:
+        curve = {'thresholds': [float(t) for t in sweep['thresholds']],
+                 'miou': [None if not np.isfinite(m) else float(m) for m in sweep['miou']]}
         return {'seed_threshold': sweep['best_threshold'], 'rule': 'seed sweep (ground truth)',
-                'seed_miou': sweep['best_miou'], 'num_images_with_gt': len(with_gt), **common}
+                'seed_miou': sweep['best_miou'], 'num_images_with_gt': len(with_gt),
+                'sweep': curve, **common}
     return {'seed_threshold': otsu, 'rule': 'Otsu on peak map values (no ground truth)',
             'num_images_with_gt': 0, **common}
 
@@ -483,6 +487,10 @@ def _auto_refine(cfg, model, source, header, map_kind, scales, requested, out_di
                  threshold_split, seed_threshold, overwrite):
     """Resolve 'auto' thresholds; the header records the request and the derivation."""
     requested = {**DEFAULT_REFINE_CFG, **requested}
+    band = float(cfg.get('pseudo_label', {}).get('threshold_band', DEFAULT_SEED_BAND))
+    if not 0 <= band < 1:
+        raise PseudoLabelError(f'pseudo_label.threshold_band must be in [0, 1) (a share of '
+                               f'mIoU, e.g. 0.10 for 10 points), got {band}')
     header = dict(header, refine_requested=requested,
                   threshold_source=threshold_split if seed_threshold is None
                   else f'given seed threshold {seed_threshold}')
@@ -491,7 +499,7 @@ def _auto_refine(cfg, model, source, header, map_kind, scales, requested, out_di
     else:
         previous = None if overwrite else _previous_derivation(
             out_dir, {**header, 'map_kind': map_kind, 'scales': list(scales)}, requested)
-        if previous is not None:
+        if previous is not None and previous[1].get('band') == band:
             resolved, derived = previous
             return resolved, dict(header, thresholds_derived=derived)
         threshold_source = source if threshold_split is None else build_source(
@@ -502,10 +510,11 @@ def _auto_refine(cfg, model, source, header, map_kind, scales, requested, out_di
             model, threshold_source, map_kind, scales,
             max_images=cfg.get('pseudo_label', {}).get('threshold_images', 2000))
     try:
-        resolved = resolve_refine(requested, derived['seed_threshold'])
+        resolved = resolve_refine(requested, derived, band=band)
     except ValueError as err:
         raise PseudoLabelError(str(err)) from None
-    derived.update(fg_threshold=resolved['fg_threshold'], bg_threshold=resolved['bg_threshold'])
+    derived.update(fg_threshold=resolved['fg_threshold'], bg_threshold=resolved['bg_threshold'],
+                   band=band)
     logger.info('confident-region thresholds fg %.2f / bg %.2f from seed threshold %.2f (%s)',
                 resolved['fg_threshold'], resolved['bg_threshold'], derived['seed_threshold'],
                 derived['rule'])

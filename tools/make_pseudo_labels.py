@@ -38,8 +38,9 @@ def parse_args():
                         help="with refine thresholds 'auto': split whose seed sweep places them "
                              '(default: pseudo_label.threshold_split, else --split)')
     parser.add_argument('--seed-threshold', type=float,
-                        help="with refine thresholds 'auto': place them around this seed "
-                             'threshold (e.g. the best of tools/eval_labels.py --cams) instead')
+                        help="with refine thresholds 'auto': fg at this seed threshold (e.g. the "
+                             'best of tools/eval_labels.py --cams), bg at IRN\'s log-odds distance '
+                             'below it, instead of a sweep')
     parser.add_argument('--device', default='cpu', help='cpu or cuda[:N] for the classifier')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. pseudo_label.map_kind=fused')

@@ -121,10 +121,10 @@ def stage2_config(settings):
 def stage1_options(settings, method):
     """``stage1_cfg_options`` plus the method's own ``stage1_cfg_options_<method>``.
 
-    ``confident_thresholds='auto'`` (the default) places each method's
-    confident-region thresholds around the seed optimum of its own maps on the
-    eval split (``stage1_cam/thresholds.py``); ``'config'`` keeps the stage-1
-    configs' numbers.
+    ``confident_thresholds='auto'`` (the default) reads each method's
+    confident-region thresholds off the seed sweep of its own maps on the eval
+    split (fg at the optimum, bg at the floor of the near-optimal band;
+    ``stage1_cam/thresholds.py``); ``'config'`` keeps the stage-1 configs' numbers.
     """
     options = {}
     if settings.get('confident_thresholds', 'auto') == 'auto':

@@ -20,8 +20,9 @@ model = dict(
                            std=[58.395, 57.12, 57.375]))
 # BAS generator maps are broad (sigmoid, area-constrained): their seed optimum lies
 # far above a CAM's (IRN's 0.30/0.05 sit around CAM's 0.15), and moves with the data.
-# 'auto': the pair is placed around the seed optimum of the same maps, found by a
-# sweep on pseudo_label.threshold_split (or the labelled split) before labelling;
+# 'auto': the pair is read off a seed sweep of the same maps on
+# pseudo_label.threshold_split (or the labelled split) before labelling: fg at its best
+# threshold, bg at the floor of the band within pseudo_label.threshold_band of the best;
 # Otsu's rule where there is no ground truth (stage1_cam/thresholds.py).
 # Pseudo-labels from fused maps, norm(norm(generator) + norm(CAM)), as the official
 # WSSS make_cam.py always does (it fuses with a separate IRN CAM network; here the BAS
