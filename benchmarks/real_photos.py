@@ -29,7 +29,8 @@ GENERATOR = REPO.parent / 'shared' / 'benchmarks' / 'make_voc_composites.py'
 PIPELINE = 'configs/pipeline/real_photos.py'
 METHODS = ('cam', 'bas', 'icl', 'bas_icl')
 FIELDS = ('seed_miou', 'fused_seed_miou', 'generator_seed_miou', 'label_miou', 'label_miou_255_as_bg',
-          'label_uncertain_share', 'seg_miou', 'seg_miou_ms_flip_crf', 'best_threshold')
+          'label_uncertain_share', 'seg_miou', 'seg_miou_ms_flip_crf', 'best_threshold',
+          'fg_threshold', 'bg_threshold')
 
 
 def make_dataset(out, seed):
@@ -89,7 +90,9 @@ def run_seed(work_dir, seed, methods, workers, pipeline=PIPELINE, rows_only=Fals
     rows = {}
     for method in methods:
         entry = results['methods'][method]
+        refine = read_json(seed_dir / method / 'make_pseudo_labels' / 'step.json')['result']['refine']
         rows[method] = {
+            'fg_threshold': refine['fg_threshold'], 'bg_threshold': refine['bg_threshold'],
             'seed_miou': entry['seed_miou'], 'best_threshold': entry['best_threshold'],
             'fused_seed_miou': _percent(map_kind_seed_miou(seed_dir, method, data_root, 'fused',
                                                            pipeline)),
@@ -134,6 +137,11 @@ def _mean(values):
     return (float(np.mean(values)), float(np.std(values))) if values else (None, None)
 
 
+def _cell(values):
+    mean, std = _mean(values)
+    return '-' if mean is None else f'{mean:.1f} ± {std:.1f}'
+
+
 def markdown(table, seeds):
     titles = {'cam': 'CAM', 'bas': 'BAS', 'icl': 'ICL', 'bas_icl': 'BAS+ICL'}
     lines = [f'Real-photo benchmark (`benchmarks/real_photos.py`), dataset seeds {seeds}: mean '
@@ -141,16 +149,17 @@ def markdown(table, seeds):
              'MobileNetV2, 320 px; maps 1.0/0.5/1.5 + flip; confident-region thresholds '
              "'auto'; DeepLabV2-MobileNetV2 200 iterations.", '',
              '| method | dataset seeds | seed mIoU | fused seed mIoU | generator seed mIoU | '
-             'pseudo-label mIoU | 255 as bg | share of 255 | seg. mIoU single-scale | '
-             'seg. mIoU MS+flip+CRF |',
-             '|---|---|---|---|---|---|---|---|---|---|']
+             'fg / bg thresholds | pseudo-label mIoU | 255 as bg | share of 255 | '
+             'seg. mIoU single-scale | seg. mIoU MS+flip+CRF |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
     for method, fields in table.items():
-        cells = []
-        for f in ('seed_miou', 'fused_seed_miou', 'generator_seed_miou', 'label_miou',
-                  'label_miou_255_as_bg',
-                  'label_uncertain_share', 'seg_miou', 'seg_miou_ms_flip_crf'):
-            mean, std = _mean(fields[f])
-            cells.append('-' if mean is None else f'{mean:.1f} ± {std:.1f}')
+        fg, bg = _mean(fields['fg_threshold'])[0], _mean(fields['bg_threshold'])[0]
+        cells = ([_cell(fields[f]) for f in ('seed_miou', 'fused_seed_miou',
+                                             'generator_seed_miou')]
+                 + ['-' if fg is None else f'{fg:.2f} / {bg:.2f}']
+                 + [_cell(fields[f]) for f in ('label_miou', 'label_miou_255_as_bg',
+                                               'label_uncertain_share', 'seg_miou',
+                                               'seg_miou_ms_flip_crf')])
         if not fields['dataset_seeds']:
             continue
         seeds_run = ','.join(str(seed) for seed in fields['dataset_seeds'])
@@ -198,7 +207,9 @@ def main():
                     'label_miou': 'CRF pseudo-labels over decided pixels',
                     'label_miou_255_as_bg': 'pseudo-labels with 255 counted as background',
                     'seg_miou': 'DeepLabV2-MobileNetV2 on val, single-scale',
-                    'seg_miou_ms_flip_crf': 'same, scales 0.75/1.0/1.5 + flip + CRF'},
+                    'seg_miou_ms_flip_crf': 'same, scales 0.75/1.0/1.5 + flip + CRF',
+                    'fg_threshold': "confident-region fg threshold the labels used ('auto' resolved)",
+                    'bg_threshold': 'same for bg'},
                 'measured': time.strftime('%Y-%m-%d'),
                 'seconds_this_run': round(time.perf_counter() - started)}
     if args.notes:
