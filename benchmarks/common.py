@@ -159,3 +159,25 @@ def current_rss_mib(pid='self'):
     except (OSError, IndexError, ValueError):
         return None
     return round(pages * os.sysconf('SC_PAGE_SIZE') / 2 ** 20, 1)
+
+
+def map_kind_seed_miou(cfg, checkpoint, kind, split, cache):
+    """Best seed mIoU (0-1) of ``checkpoint``'s ``kind`` maps ('bas' = the generator alone,
+    'cam' = the CAM head, 'fused') on ``split`` of a loaded stage-1 ``cfg``, by the same
+    sweep as the pseudo-label step; None for a method without that kind. The sweep is
+    cached in ``cache`` (JSON)."""
+    from stage1_cam.config_check import method_class
+    from stage1_cam.datasets.classification import build_source
+    from stage1_cam.maps import load_classifier
+    from stage1_cam.pseudo_labels import derive_thresholds, source_config
+    from wsss_core.io import read_json, write_json
+
+    if Path(cache).is_file():
+        return read_json(cache)['seed_miou']
+    if kind not in method_class(cfg).map_kinds:
+        return None
+    model = load_classifier(cfg, str(checkpoint))
+    source = build_source(source_config(cfg, split=split))
+    result = derive_thresholds(model, source, kind, cfg.pseudo_label.scales, progress=False)
+    write_json(cache, result)
+    return result['seed_miou']

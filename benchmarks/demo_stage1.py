@@ -20,6 +20,8 @@ import numpy as np
 from stage1_cam.datasets.demo import generate_demo_dataset, is_demo_folder
 from wsss_core.io import read_json, write_json
 
+import common  # noqa: E402 (benchmarks/common.py, beside this script)
+
 CONFIGS = {'cam': 'configs/stage1/cam_mobilenetv2_demo.py',
            'icl': 'configs/stage1/icl_mobilenetv2_demo.py',
            'bas': 'configs/stage1/bas_mobilenetv2_demo.py',
@@ -30,25 +32,14 @@ MAP_KINDS = ('bas', 'cam', 'fused')
 
 
 def map_kind_seed_miou(config, checkpoint, data_root, split, kind, cache):
-    """Best seed mIoU of the checkpoint's ``kind`` maps ('bas' = the generator alone,
-    'cam' = its CAM head, 'fused'), the same sweep as the default maps; None for a
-    method without that kind. Cached in ``cache``."""
+    """Best seed mIoU of the checkpoint's ``kind`` maps, the same sweep as the default
+    maps; None for a method without that kind. Cached in ``cache``."""
     from stage1_cam.config import load_stage1_config
-    from stage1_cam.config_check import method_class
-    from stage1_cam.datasets.classification import build_source
-    from stage1_cam.maps import load_classifier
-    from stage1_cam.pseudo_labels import derive_thresholds, source_config
 
     if cache.is_file():
         return read_json(cache)['seed_miou']
     cfg = load_stage1_config(config, data_root=str(data_root))
-    if kind not in method_class(cfg).map_kinds:
-        return None
-    model = load_classifier(cfg, str(checkpoint))
-    source = build_source(source_config(cfg, split=split))
-    result = derive_thresholds(model, source, kind, cfg.pseudo_label.scales, progress=False)
-    write_json(cache, result)
-    return result['seed_miou']
+    return common.map_kind_seed_miou(cfg, checkpoint, kind, split, cache)
 
 
 def run_method(method, data_root, work_dir, workers, split):

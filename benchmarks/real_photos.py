@@ -25,6 +25,8 @@ import numpy as np
 
 from wsss_core.io import read_json, write_json
 
+import common  # noqa: E402 (benchmarks/common.py, beside this script)
+
 GENERATOR = REPO.parent / 'shared' / 'benchmarks' / 'make_voc_composites.py'
 PIPELINE = 'configs/pipeline/real_photos.py'
 METHODS = ('cam', 'bas', 'icl', 'bas_icl')
@@ -48,10 +50,6 @@ def map_kind_seed_miou(seed_dir, method, data_root, kind, pipeline=PIPELINE):
     the method's folder."""
     from wsss_pipeline.settings import load_settings, stage1_config, stage1_options
     from stage1_cam.config import load_stage1_config
-    from stage1_cam.config_check import method_class
-    from stage1_cam.datasets.classification import build_source
-    from stage1_cam.maps import load_classifier
-    from stage1_cam.pseudo_labels import derive_thresholds, source_config
 
     cache = seed_dir / method / f'{kind}_seeds.json'
     if cache.is_file():
@@ -59,17 +57,11 @@ def map_kind_seed_miou(seed_dir, method, data_root, kind, pipeline=PIPELINE):
     settings = load_settings(REPO / pipeline, methods=[method], data_root=str(data_root))
     cfg = load_stage1_config(stage1_config(settings, method), data_root=str(data_root),
                              cfg_options=stage1_options(settings, method))
-    if kind not in method_class(cfg).map_kinds:
-        return None
     if kind == cfg.pseudo_label.get('map_kind'):
         # the pipeline's own sweep scored these maps already
         return read_json(seed_dir / method / 'eval_labels' / 'step.json')['result']['seed_miou']
     checkpoint = read_json(seed_dir / method / 'train_cam' / 'step.json')['result']['checkpoint']
-    model = load_classifier(cfg, checkpoint)
-    source = build_source(source_config(cfg, split='train'))
-    result = derive_thresholds(model, source, kind, cfg.pseudo_label.scales, progress=False)
-    write_json(cache, result)
-    return result['seed_miou']
+    return common.map_kind_seed_miou(cfg, checkpoint, kind, 'train', cache)
 
 
 def _percent(value):
