@@ -15,8 +15,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-import numpy as np
-
 from stage1_cam.datasets.demo import generate_demo_dataset, is_demo_folder
 from wsss_core.io import read_json, write_json
 
@@ -66,9 +64,8 @@ def run_method(method, data_root, work_dir, workers, split):
                     data_root=str(data_root), workers=workers, save_cams=True)
     timings['pseudo_labels_s'] = round(time.perf_counter() - started, 1)
     source = build_eval_source(config, split=split, data_root=str(data_root))
-    # A wider sweep than the tool's default 0.00-0.60: BAS maps peak near 0.6.
-    seeds = evaluate_seed_dir(method_dir / 'pseudo' / 'cams', source,
-                              thresholds=np.round(np.arange(0.0, 0.951, 0.01), 2), progress=False)
+    # the default sweep, 0.00-0.95 (evaluation.DEFAULT_SEED_THRESHOLDS), as 'auto' uses
+    seeds = evaluate_seed_dir(method_dir / 'pseudo' / 'cams', source, progress=False)
     labels = evaluate_label_dir(method_dir / 'pseudo' / 'labels', source, progress=False)
     manifest = read_json(method_dir / 'pseudo' / 'manifest.json')
     return {'map_kind': manifest['map_kind'],

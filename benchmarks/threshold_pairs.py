@@ -46,8 +46,7 @@ def score_pairs(config, data_root, cams_dir, pairs, split='train', progress=True
     resolved = {}
     for pair in pairs:
         if pair == 'auto':
-            sweep = evaluate_seed_dir(cams_dir, source, progress=False,
-                                      thresholds=np.round(np.arange(0.0, 0.951, 0.01), 2))
+            sweep = evaluate_seed_dir(cams_dir, source, progress=False)
             resolved['auto'] = confident_thresholds(sweep['best_threshold'], sweep)
         else:
             resolved[f'{pair[0]}/{pair[1]}'] = pair

@@ -380,8 +380,6 @@ def derive_thresholds(model, source, map_kind, scales, thresholds=None, progress
     was found and, with ground truth, the ``sweep`` curve (``thresholds``,
     ``miou``) that places the background threshold.
     """
-    if thresholds is None:
-        thresholds = np.round(np.arange(0.0, 0.951, 0.01), 2)
     histogram = PeakHistogram()
     with_gt = []
     ids = list(source.ids)
