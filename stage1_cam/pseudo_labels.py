@@ -424,15 +424,17 @@ def derive_thresholds(model, source, map_kind, scales, thresholds=None, progress
             'num_images_with_gt': 0, **common}
 
 
-def _previous_derivation(out_dir, header, requested):
+def _previous_derivation(out_dir, header, requested, band):
     """Thresholds a previous (interrupted) run of the same folder derived with the
-    same checkpoint, maps and requested settings: resuming need not sweep again."""
+    same checkpoint, maps, requested settings and band: resuming need not sweep again."""
     for manifest in sorted(Path(out_dir).glob('manifest*.json')):
         old = read_json(manifest)
-        if (old.get('thresholds_derived') and old.get('refine_requested') == _as_json(requested)
+        derived = old.get('thresholds_derived')
+        if (derived and derived.get('band') == band
+                and old.get('refine_requested') == _as_json(requested)
                 and all(old.get(k) == _as_json(header.get(k))
                         for k in ('checkpoint_sha256', 'map_kind', 'scales', 'threshold_source'))):
-            return old['refine'], old['thresholds_derived']
+            return old['refine'], derived
     return None
 
 
@@ -496,8 +498,8 @@ def _auto_refine(cfg, model, source, header, map_kind, scales, requested, out_di
         derived = {'seed_threshold': float(seed_threshold), 'rule': 'given'}
     else:
         previous = None if overwrite else _previous_derivation(
-            out_dir, {**header, 'map_kind': map_kind, 'scales': list(scales)}, requested)
-        if previous is not None and previous[1].get('band') == band:
+            out_dir, {**header, 'map_kind': map_kind, 'scales': list(scales)}, requested, band)
+        if previous is not None:
             resolved, derived = previous
             return resolved, dict(header, thresholds_derived=derived)
         threshold_source = source if threshold_split is None else build_source(
