@@ -318,7 +318,7 @@ def test_unknown_loss_weight_rejected():
 
 
 @pytest.mark.parametrize('name, kind', [('icl_mobilenetv2_demo', 'cam'),
-                                        ('bas_icl_mobilenetv2_demo', 'bas')])
+                                        ('bas_icl_mobilenetv2_demo', 'fused')])
 def test_configs_select_icl_and_give_new_layers_10x_lr(name, kind):
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper

@@ -6,7 +6,7 @@ import torch
 
 from stage1_cam.models import BASClassifier, CAMClassifier
 from stage1_cam.models import precision
-from stage1_cam.models.bas import pick_one_class, run_frozen
+from stage1_cam.models.bas import pick_classes, pick_one_class, run_frozen
 
 NUM_CLASSES = 4
 
@@ -319,6 +319,55 @@ def test_pick_one_class_only_positives_and_roughly_uniform():
     assert all(800 < c < 1200 for c in counts[[0, 2, 3]].tolist())
     with pytest.raises(ValueError, match='no positive class'):
         pick_one_class(torch.zeros(1, 4))
+
+
+def test_pick_classes_all_gives_every_positive_once():
+    labels = torch.tensor([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 0.0]])
+    image_index, class_index = pick_classes(labels, 'all')
+    assert sorted(zip(image_index.tolist(), class_index.tolist())) == [(0, 0), (0, 2), (0, 3),
+                                                                       (1, 1)]
+    image_index, class_index = pick_classes(labels, 'random')
+    assert image_index.tolist() == [0, 1] and labels[image_index, class_index].all()
+    with pytest.raises(ValueError, match='no positive class'):
+        pick_classes(torch.zeros(1, 4), 'all')
+    with pytest.raises(ValueError, match='class choice'):
+        pick_classes(labels, 'first')
+
+
+@pytest.mark.parametrize('choice, trained', [('all', {0, 2, 3}), ('random', None)])
+def test_class_choice_decides_which_generator_maps_the_bas_losses_train(choice, trained):
+    """'all': the BAS losses reach the generator filter of every positive class of
+    the batch in one step and of no absent class; 'random': one class per image."""
+    torch.manual_seed(0)
+    model = BASClassifier(backbone=dict(type='mobilenet_v2', pretrained=False),
+                          num_classes=NUM_CLASSES, class_choice=choice).train()
+    images, _ = batch()
+    labels = torch.tensor([[1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    losses = model(images, {'labels': labels}, mode='loss')
+    generator = model.classifier_loc[0].weight
+    bas_only = losses['loss_bas'] + losses['loss_area'] + losses['loss_frg']
+    grad, = torch.autograd.grad(bas_only, generator)
+    reached = {c for c in range(NUM_CLASSES) if grad[c].abs().sum() > 0}
+    if trained is None:  # one of image 0's two classes, and image 1's only class
+        assert 3 in reached and len(reached & {0, 2}) == 1 and 1 not in reached
+    else:
+        assert reached == trained
+
+
+def test_background_branch_erases_each_pair_from_its_own_image():
+    """With class_choice='all' an image recurs once per class: row i of the erased
+    batch is image_index[i] under its own map, normalised with this step's clean batch."""
+    model = small_bas().train()
+    images, _ = batch()
+    tap = model.backbone.tap(images).detach()
+    torch.manual_seed(2)
+    maps = torch.rand(3, 1, *tap.shape[-2:])
+    image_index = torch.tensor([0, 0, 1])
+    with torch.no_grad():
+        rows = model.background_class_maps(tap, maps, image_index)
+        pooled = model.frozen_class_maps(torch.cat([tap, tap[image_index] * (1 - maps)]), 'batch')
+    torch.testing.assert_close(rows, pooled[2:])
+    assert not torch.allclose(rows[0], rows[1])  # two maps of one image differ
 
 
 def test_cam_classifier_loss_and_label_shape_check():

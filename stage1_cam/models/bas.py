@@ -35,12 +35,35 @@ from .cam import CLASSIFICATION_LOSSES, CAMClassifier, as_label_tensor
 from .precision import background_precision, check_background_dtype
 
 
-def pick_one_class(labels):
-    """One ground-truth class index per image, uniformly among its positives."""
+def _check_positives(labels):
     if (labels.sum(dim=1) <= 0).any():
         raise ValueError('an image in the batch has no positive class; BAS needs at least one '
                          '(drop images without labels from the training split).')
+
+
+def pick_one_class(labels):
+    """One ground-truth class index per image, uniformly among its positives."""
+    _check_positives(labels)
     return torch.multinomial(labels.float(), 1).squeeze(1)
+
+
+def pick_classes(labels, choice='random'):
+    """(image index, class index) pairs whose maps the BAS losses train this step.
+
+    'random': one positive class per image (the reference's ``get_p_label``);
+    'all': every positive class of every image, so each class map is trained on
+    each of its images every step instead of on 1/k of them (k classes in the image).
+    """
+    if choice == 'random':
+        return torch.arange(labels.shape[0], device=labels.device), pick_one_class(labels)
+    if choice == 'all':
+        _check_positives(labels)
+        image_index, class_index = (labels > 0).nonzero(as_tuple=True)
+        return image_index, class_index
+    raise ValueError(f'unknown BAS class choice {choice!r}; choose one of {CLASS_CHOICES}')
+
+
+CLASS_CHOICES = ('random', 'all')
 
 
 BACKGROUND_NORMS = ('pooled', 'running', 'batch')
@@ -139,7 +162,8 @@ class BASClassifier(CAMClassifier):
 
     def __init__(self, backbone, num_classes, cls_loss='multilabel_softmax', loss_weights=None,
                  frg_detach=True, background_dtype='float32', background_norm='pooled',
-                 generator_bias=False, data_preprocessor=None, init_cfg=None):
+                 generator_bias=False, class_choice='random', data_preprocessor=None,
+                 init_cfg=None):
         super().__init__(backbone, num_classes, cls_loss=cls_loss,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.frg_detach = frg_detach
@@ -148,6 +172,9 @@ class BASClassifier(CAMClassifier):
             raise ValueError(f'background_norm must be one of {BACKGROUND_NORMS}, '
                              f'got {background_norm!r}')
         self.background_norm = background_norm
+        if class_choice not in CLASS_CHOICES:
+            raise ValueError(f'class_choice must be one of {CLASS_CHOICES}, got {class_choice!r}')
+        self.class_choice = class_choice
         unknown = set(loss_weights or {}) - set(self.DEFAULT_WEIGHTS)
         if unknown:
             raise KeyError(f'unknown BAS loss weights {sorted(unknown)}; '
@@ -166,10 +193,13 @@ class BASClassifier(CAMClassifier):
         """F = classifier(later(tap)): the part the background branch re-runs."""
         return self.classifier(self.backbone.later(tap_features))
 
-    def background_class_maps(self, tap_features, foreground_map):
-        """F_bg from the background only, in ``background_dtype`` precision."""
+    def background_class_maps(self, tap_features, foreground_map, image_index=None):
+        """F_bg from the background only, in ``background_dtype`` precision.
+
+        ``foreground_map`` row i erases image ``image_index[i]`` (default: row i
+        erases image i); with class_choice='all' an image recurs once per class."""
         clean = tap_features.detach()
-        erased = clean * (1.0 - foreground_map)
+        erased = (clean if image_index is None else clean[image_index]) * (1.0 - foreground_map)
         with background_precision(self.background_dtype, erased.device):
             if self.background_norm != 'pooled':
                 return self.frozen_class_maps(erased, self.background_norm).float()
@@ -200,16 +230,17 @@ class BASClassifier(CAMClassifier):
             classification_logits = logits
         foreground_maps = self.classifier_loc(tap_features)
 
-        picked = pick_one_class(labels)
-        batch = torch.arange(labels.shape[0], device=labels.device)
-        foreground_map = foreground_maps[batch, picked].unsqueeze(1)  # M_fg (B, 1, h, w)
+        # (image, class) pairs: one per image ('random') or one per positive ('all')
+        image_index, picked = pick_classes(labels, self.class_choice)
+        pair = torch.arange(len(picked), device=labels.device)
+        foreground_map = foreground_maps[image_index, picked].unsqueeze(1)  # M_fg (P, 1, h, w)
 
         background_logits = self.background_class_maps(
-            tap_features, foreground_map).mean(dim=(2, 3))
+            tap_features, foreground_map, image_index).mean(dim=(2, 3))
         # M_fg at F's resolution (equal for all built-in backbones).
         guide = foreground_map if foreground_map.shape[-2:] == class_maps.shape[-2:] \
             else F.adaptive_avg_pool2d(foreground_map, class_maps.shape[-2:])
-        guided_logits = ((class_maps.detach() if self.frg_detach else class_maps)
+        guided_logits = ((class_maps.detach() if self.frg_detach else class_maps)[image_index]
                          * guide).mean(dim=(2, 3))
 
         w = self.loss_weights
@@ -218,7 +249,7 @@ class BASClassifier(CAMClassifier):
             'loss_mcls': w['mcls'] * cls_loss(classification_logits, labels),
             'loss_frg': w['frg'] * losses.foreground_guidance_loss(guided_logits, picked),
             'loss_bas': w['bas'] * losses.background_suppression_loss(
-                logits[batch, picked], background_logits[batch, picked]),
+                logits[image_index, picked], background_logits[pair, picked]),
             'loss_area': w['area'] * losses.area_loss(foreground_map),
         }
 

@@ -16,5 +16,7 @@ model = dict(
     contrastive=dict(margin=0.5, points=['tap', 'last']),
     data_preprocessor=dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375]))
-# BAS maps: confident-region thresholds 'auto' as in models/bas.py.
-pseudo_label = dict(map_kind='bas', refine=dict(fg_threshold='auto', bg_threshold='auto'))
+# Pseudo-labels from fused maps, norm(norm(generator) + norm(CAM)), and 'auto'
+# confident-region thresholds, as models/bas.py (the official make_cam.py fusion).
+# Measured on the real-photo benchmark (README, "Results on real photographs").
+pseudo_label = dict(map_kind='fused', refine=dict(fg_threshold='auto', bg_threshold='auto'))
