@@ -2,10 +2,13 @@
 mIoU and share of 255, for each method, in one table.
 
     python3 benchmarks/demo_stage1.py [--work-dir work_dirs/demo_stage1] [--methods cam,bas]
+        [--train-seeds 0,1,2]
 
 Steps (each skipped when its output exists): generate the demo data, train each
 method's demo config, write maps + pseudo-labels for the train split, score both
-against the demo GT. Writes benchmarks/results/demo_stage1.{json,md}.
+against the demo GT. With --train-seeds, each method is also trained with the other
+randomness seeds and their seed mIoU (the method's map kind, no CRF) is reported with
+the mean and std over seeds. Writes benchmarks/results/demo_stage1.{json,md}.
 """
 import argparse
 import json
@@ -40,7 +43,29 @@ def map_kind_seed_miou(config, checkpoint, data_root, split, kind, cache):
     return common.map_kind_seed_miou(cfg, checkpoint, kind, split, cache)
 
 
-def run_method(method, data_root, work_dir, workers, split):
+def training_seed_miou(config, data_root, method_dir, split, seed, kind):
+    """Seed mIoU of the method's ``kind`` maps after training with ``randomness.seed=seed``
+    (another draw of initialisation, batches and augmentation; same data). The
+    training-seed spread tells how much of a difference between methods is noise."""
+    from mmengine.config import Config
+
+    from stage1_cam.config import load_stage1_config
+    from stage1_cam.training import train
+
+    cache = method_dir / f'train_seed{seed}_{kind}_seeds.json'
+    if cache.is_file():
+        return read_json(cache)['seed_miou']
+    train_dir = method_dir / f'train_seed{seed}'
+    options = {'randomness.seed': seed}
+    checkpoint = train_dir / f'epoch_{Config.fromfile(config).train_cfg.max_epochs}.pth'
+    if not checkpoint.is_file():
+        train(config, work_dir=str(train_dir), data_root=str(data_root), cfg_options=options,
+              resume=any(train_dir.glob('epoch_*.pth')))
+    cfg = load_stage1_config(config, data_root=str(data_root), cfg_options=options)
+    return common.map_kind_seed_miou(cfg, checkpoint, kind, split, cache)
+
+
+def run_method(method, data_root, work_dir, workers, split, train_seeds=(0,)):
     from mmengine.config import Config
 
     from stage1_cam.label_report import build_eval_source
@@ -68,7 +93,12 @@ def run_method(method, data_root, work_dir, workers, split):
     seeds = evaluate_seed_dir(method_dir / 'pseudo' / 'cams', source, progress=False)
     labels = evaluate_label_dir(method_dir / 'pseudo' / 'labels', source, progress=False)
     manifest = read_json(method_dir / 'pseudo' / 'manifest.json')
-    return {'map_kind': manifest['map_kind'],
+    # the config's own seed (0) is the run above; other seeds give seed mIoU only (no CRF)
+    by_seed = {str(seed): seeds['best_miou'] if seed == 0 else
+               training_seed_miou(config, data_root, method_dir, split, seed,
+                                  manifest['map_kind'])
+               for seed in train_seeds}
+    return {'map_kind': manifest['map_kind'], 'seed_miou_by_training_seed': by_seed,
             'thresholds': [manifest['refine']['fg_threshold'], manifest['refine']['bg_threshold']],
             # the labelled map kind was swept above; the others need their own pass
             'seed_miou_by_map_kind': {
@@ -84,6 +114,16 @@ def run_method(method, data_root, work_dir, workers, split):
             'label_iou': labels['iou'], 'timings': timings}
 
 
+def over_seeds(row):
+    """'mean ± std (seeds a,b,c: x / y / z)' of a row's training-seed seed mIoUs."""
+    import numpy as np
+
+    by_seed = row.get('seed_miou_by_training_seed') or {'0': row['seed_miou']}
+    values = 100 * np.array(list(by_seed.values()))
+    return (f'{values.mean():.2f} ± {values.std():.2f} (seeds {",".join(by_seed)}: '
+            + ' / '.join(f'{v:.2f}' for v in values) + ')')
+
+
 def markdown(rows, meta):
     lines = [f'Demo benchmark ({meta["num_train"]} train images, seed {meta["seed"]}), '
              f'evaluated on the `{rows[0]["split"]}` split (its GT); maps: multi-scale (1.0, 0.5, '
@@ -94,7 +134,8 @@ def markdown(rows, meta):
              '255 = uncertain.', '',
              '| method | map kind | seed mIoU | best threshold | generator seed | CAM-head seed | '
              'fg/bg thresholds | pseudo-label mIoU | share of 255 | '
-             'pseudo-label mIoU (255 as bg) |', '|---|---|---|---|---|---|---|---|---|---|']
+             'pseudo-label mIoU (255 as bg) | seed mIoU over training seeds |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
 
     def kind(r, k):
         value = r.get('seed_miou_by_map_kind', {}).get(k)
@@ -106,7 +147,7 @@ def markdown(rows, meta):
                      f'{r["best_threshold"]:.2f} | {kind(r, "bas")} | {kind(r, "cam")} | '
                      f'{fg}/{bg} | '
                      f'{100 * r["label_miou"]:.2f} | {100 * r["label_uncertain_share"]:.2f}% | '
-                     f'{100 * r["label_miou_255_as_bg"]:.2f} |')
+                     f'{100 * r["label_miou_255_as_bg"]:.2f} | {over_seeds(r)} |')
     return '\n'.join(lines) + '\n'
 
 
@@ -118,6 +159,9 @@ def main():
     parser.add_argument('--methods', default='cam,bas',
                         help=f'comma-separated, from {sorted(CONFIGS)}')
     parser.add_argument('--split', default='train')
+    parser.add_argument('--train-seeds', default='0',
+                        help='comma-separated randomness.seed values to train each method '
+                             'with; seed 0 gets the full row, the others seed mIoU only')
     parser.add_argument('--workers', type=int, default=os.cpu_count() or 1)
     parser.add_argument('--out', default=str(REPO / 'benchmarks' / 'results' / 'demo_stage1'))
     args = parser.parse_args()
@@ -129,7 +173,10 @@ def main():
     unknown = sorted(set(methods) - set(CONFIGS))
     if unknown:
         parser.error(f'unknown methods {unknown}; choose from {sorted(CONFIGS)}')
-    rows = [run_method(m, data_root, Path(args.work_dir), args.workers, args.split)
+    train_seeds = [int(seed) for seed in args.train_seeds.split(',')]
+    if 0 not in train_seeds:
+        parser.error('--train-seeds must include 0 (the configs\' own seed, the full row)')
+    rows = [run_method(m, data_root, Path(args.work_dir), args.workers, args.split, train_seeds)
             for m in methods]
     write_json(args.out + '.json', {'demo': meta, 'rows': rows})
     table = markdown(rows, meta)

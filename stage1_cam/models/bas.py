@@ -153,6 +153,10 @@ class BASClassifier(CAMClassifier):
     False, as the reference). A tap of signed, zero-centred features (the
     linear bottleneck of MobileNetV2) leaves a bias-free generator no way to
     lower its map where nothing is, so the area constraint cannot act.
+    ``class_choice``: which generator maps the BAS losses train per step:
+    'random' (default, the reference) one ground-truth class per image, 'all'
+    every ground-truth class of every image (one background pass per pair;
+    ``pick_classes``).
     """
 
     map_kinds = ('bas', 'cam', 'fused')

@@ -234,11 +234,11 @@ class BASICLClassifier(ICLMixin, BASClassifier):
 
     def __init__(self, backbone, num_classes, cls_loss='multilabel_softmax', loss_weights=None,
                  attention=None, drop=None, contrastive=None, background_dtype='float32',
-                 background_norm='pooled', generator_bias=False, data_preprocessor=None,
-                 init_cfg=None):
+                 background_norm='pooled', generator_bias=False, class_choice='random',
+                 data_preprocessor=None, init_cfg=None):
         super().__init__(backbone, num_classes, cls_loss=cls_loss, loss_weights=loss_weights,
                          background_dtype=background_dtype, background_norm=background_norm,
-                         generator_bias=generator_bias,
+                         generator_bias=generator_bias, class_choice=class_choice,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self._build_icl(attention, drop, contrastive)
 
