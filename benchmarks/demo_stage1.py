@@ -47,8 +47,6 @@ def training_seed_miou(config, data_root, method_dir, split, seed, kind):
     """Seed mIoU of the method's ``kind`` maps after training with ``randomness.seed=seed``
     (another draw of initialisation, batches and augmentation; same data). The
     training-seed spread tells how much of a difference between methods is noise."""
-    from mmengine.config import Config
-
     from stage1_cam.config import load_stage1_config
     from stage1_cam.training import train
 
@@ -57,11 +55,11 @@ def training_seed_miou(config, data_root, method_dir, split, seed, kind):
         return read_json(cache)['seed_miou']
     train_dir = method_dir / f'train_seed{seed}'
     options = {'randomness.seed': seed}
-    checkpoint = train_dir / f'epoch_{Config.fromfile(config).train_cfg.max_epochs}.pth'
+    cfg = load_stage1_config(config, data_root=str(data_root), cfg_options=options)
+    checkpoint = train_dir / f'epoch_{cfg.train_cfg.max_epochs}.pth'
     if not checkpoint.is_file():
         train(config, work_dir=str(train_dir), data_root=str(data_root), cfg_options=options,
               resume=any(train_dir.glob('epoch_*.pth')))
-    cfg = load_stage1_config(config, data_root=str(data_root), cfg_options=options)
     return common.map_kind_seed_miou(cfg, checkpoint, kind, split, cache)
 
 

@@ -47,6 +47,9 @@ def pick_one_class(labels):
     return torch.multinomial(labels.float(), 1).squeeze(1)
 
 
+CLASS_CHOICES = ('random', 'all')
+
+
 def pick_classes(labels, choice='random'):
     """(image index, class index) pairs whose maps the BAS losses train this step.
 
@@ -61,9 +64,6 @@ def pick_classes(labels, choice='random'):
         image_index, class_index = (labels > 0).nonzero(as_tuple=True)
         return image_index, class_index
     raise ValueError(f'unknown BAS class choice {choice!r}; choose one of {CLASS_CHOICES}')
-
-
-CLASS_CHOICES = ('random', 'all')
 
 
 BACKGROUND_NORMS = ('pooled', 'running', 'batch')
